@@ -1,0 +1,544 @@
+//! One record = one Automerge document: the bridge between typed records and documents.
+//!
+//! A record's fields live at the root map of its document next to the envelope (`kind`,
+//! `schema`, `id`, `village`, `created_by`). Records are written by *reconciling* their JSON
+//! form into the document: only keys this version knows are written, keys it does not know
+//! (written by a newer version) are never touched, lists are patched around their common
+//! prefix and suffix, and long texts are Automerge Text updated by a character diff, so
+//! concurrent edits merge by character. Reading goes the other way: the document becomes
+//! JSON and serde gives the typed record.
+//!
+//! This module does no I/O and never looks at a clock: the caller passes the commit time.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+use uuid::Uuid;
+
+use crate::error::{DocError, ModelError};
+use crate::kinds::{AnyRecord, Kind};
+
+/// Keys of the envelope every document carries at its root.
+pub const HEADER_KEYS: [&str; 5] = ["kind", "schema", "id", "village", "created_by"];
+
+/// The envelope of a record document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub kind: Kind,
+    pub schema: u32,
+    pub id: Uuid,
+    /// The organisation unit whose scope the record belongs to (a village, or for a task the
+    /// issuing township).
+    pub village: String,
+    pub created_by: String,
+}
+
+/// Who made a change: written into each Automerge change's message so every replica's
+/// history can say who changed what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Author {
+    pub person: String,
+    pub device: String,
+}
+
+/// One change in a record's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub hash: String,
+    pub actor: String,
+    pub seq: u64,
+    /// The person and device named by the change, if it names them.
+    pub person: Option<String>,
+    pub device: Option<String>,
+    /// The author's device clock (seconds since 1970): shown, never used for ordering.
+    pub device_time: i64,
+    /// Top-level fields the change touched, sorted.
+    pub fields: Vec<String>,
+}
+
+/// A record document.
+#[derive(Debug, Clone)]
+pub struct RecordDoc {
+    doc: AutoCommit,
+}
+
+impl RecordDoc {
+    /// Create the document of a new record, uncommitted: call [`RecordDoc::commit`].
+    pub fn create(actor: ActorId, header: &Header, record: &AnyRecord) -> Result<Self, ModelError> {
+        if header.kind != record.kind() {
+            return Err(DocError::KindMismatch {
+                expected: header.kind,
+                found: record.kind(),
+            }
+            .into());
+        }
+        let mut doc = AutoCommit::new().with_actor(actor);
+        let mut root = match serde_json::to_value(header) {
+            Ok(Json::Object(m)) => m,
+            _ => unreachable!("a header always serialises to an object"),
+        };
+        root.extend(record.to_json_map());
+        reconcile_map(&mut doc, &automerge::ROOT, &root, record.kind().text_fields())?;
+        Ok(RecordDoc { doc })
+    }
+
+    /// Load a document from Automerge bytes (a full save or concatenated changes).
+    pub fn load(bytes: &[u8], actor: ActorId) -> Result<Self, ModelError> {
+        let doc = AutoCommit::load(bytes)
+            .map_err(|e| DocError::Automerge(e.to_string()))?
+            .with_actor(actor);
+        Ok(RecordDoc { doc })
+    }
+
+    pub fn from_autocommit(doc: AutoCommit) -> Self {
+        RecordDoc { doc }
+    }
+
+    pub fn automerge(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    pub fn header(&self) -> Result<Header, ModelError> {
+        let mut m = Map::new();
+        for k in HEADER_KEYS {
+            match self.doc.get(automerge::ROOT, k) {
+                Ok(Some((v, id))) => {
+                    m.insert(k.to_string(), value_to_json(&self.doc, v, &id));
+                }
+                _ => return Err(DocError::MissingHeader(k).into()),
+            }
+        }
+        serde_json::from_value(Json::Object(m)).map_err(|e| DocError::BadHeader(e.to_string()).into())
+    }
+
+    /// The whole document as JSON, keys sorted: the canonical form of a record.
+    pub fn to_json(&self) -> Json {
+        obj_to_json(&self.doc, &automerge::ROOT, ObjType::Map)
+    }
+
+    /// The typed record. Fails with `SchemaTooNew` when a newer version wrote something this
+    /// version cannot read.
+    pub fn record(&self) -> Result<AnyRecord, ModelError> {
+        let header = self.header()?;
+        let json = self.to_json();
+        AnyRecord::from_stored(header.kind, json).map_err(|e| {
+            if header.schema > header.kind.schema_version() {
+                ModelError::SchemaTooNew {
+                    kind: header.kind,
+                    found: header.schema,
+                    supported: header.kind.schema_version(),
+                }
+            } else {
+                e
+            }
+        })
+    }
+
+    /// Write `record` into the document (uncommitted). Fields unknown to this version stay.
+    pub fn update(&mut self, record: &AnyRecord) -> Result<(), ModelError> {
+        let header = self.header()?;
+        if header.kind != record.kind() {
+            return Err(DocError::KindMismatch {
+                expected: header.kind,
+                found: record.kind(),
+            }
+            .into());
+        }
+        reconcile_map(
+            &mut self.doc,
+            &automerge::ROOT,
+            &record.to_json_map(),
+            record.kind().text_fields(),
+        )
+    }
+
+    /// Commit pending operations as one change naming its author. `None` when nothing changed.
+    pub fn commit(&mut self, author: &Author, device_time: i64) -> Option<ChangeHash> {
+        let message = serde_json::to_string(author).unwrap_or_default();
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_message(message)
+                .with_time(device_time),
+        )
+    }
+
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// Merge another copy of the same record. Returns whether anything new arrived.
+    pub fn merge(&mut self, other: &mut RecordDoc) -> Result<bool, ModelError> {
+        let before = self.doc.get_heads();
+        self.doc
+            .merge(&mut other.doc)
+            .map_err(|e| DocError::Automerge(e.to_string()))?;
+        Ok(self.doc.get_heads() != before)
+    }
+
+    /// Every change in causal order, with the top-level fields it touched.
+    pub fn history(&mut self) -> Vec<HistoryEntry> {
+        let changes: Vec<_> = self.doc.get_changes(&[]).into_iter().collect();
+        let mut out = Vec::with_capacity(changes.len());
+        for ch in changes {
+            let deps: Vec<ChangeHash> = ch.deps().to_vec();
+            let hash = ch.hash();
+            let patches = self.doc.diff(&deps, &[hash]);
+            let mut fields: Vec<String> = patches
+                .iter()
+                .filter_map(|p| match p.path.first() {
+                    Some((_, automerge::Prop::Map(k))) => Some(k.clone()),
+                    Some(_) => None,
+                    None => match &p.action {
+                        automerge::PatchAction::PutMap { key, .. }
+                        | automerge::PatchAction::DeleteMap { key } => Some(key.clone()),
+                        _ => None,
+                    },
+                })
+                .collect();
+            fields.sort();
+            fields.dedup();
+            let author: Option<Author> = ch.message().and_then(|m| serde_json::from_str(m).ok());
+            out.push(HistoryEntry {
+                hash: hash.to_string(),
+                actor: ch.actor_id().to_hex_string(),
+                seq: ch.seq(),
+                person: author.as_ref().map(|a| a.person.clone()),
+                device: author.map(|a| a.device),
+                device_time: ch.timestamp(),
+                fields,
+            });
+        }
+        out
+    }
+}
+
+fn scalar_to_json(s: &ScalarValue) -> Json {
+    match s {
+        ScalarValue::Str(s) => Json::String(s.to_string()),
+        ScalarValue::Int(i) => Json::from(*i),
+        ScalarValue::Uint(u) => Json::from(*u),
+        ScalarValue::F64(f) => serde_json::Number::from_f64(*f)
+            .map(Json::Number)
+            .unwrap_or(Json::Null),
+        ScalarValue::Boolean(b) => Json::Bool(*b),
+        ScalarValue::Timestamp(t) => Json::from(*t),
+        ScalarValue::Counter(c) => Json::from(i64::from(c)),
+        ScalarValue::Bytes(b) => Json::String(b.iter().map(|x| format!("{x:02x}")).collect()),
+        ScalarValue::Null | ScalarValue::Unknown { .. } => Json::Null,
+    }
+}
+
+fn value_to_json(doc: &AutoCommit, v: Value<'_>, id: &ObjId) -> Json {
+    match v {
+        Value::Object(t) => obj_to_json(doc, id, t),
+        Value::Scalar(s) => scalar_to_json(&s),
+    }
+}
+
+fn obj_to_json(doc: &AutoCommit, obj: &ObjId, t: ObjType) -> Json {
+    match t {
+        ObjType::Map | ObjType::Table => {
+            let mut m = Map::new();
+            for k in doc.keys(obj) {
+                if let Ok(Some((v, id))) = doc.get(obj, k.as_str()) {
+                    m.insert(k, value_to_json(doc, v, &id));
+                }
+            }
+            Json::Object(m)
+        }
+        ObjType::List => {
+            let n = doc.length(obj);
+            let mut a = Vec::with_capacity(n);
+            for i in 0..n {
+                match doc.get(obj, i) {
+                    Ok(Some((v, id))) => a.push(value_to_json(doc, v, &id)),
+                    _ => a.push(Json::Null),
+                }
+            }
+            Json::Array(a)
+        }
+        ObjType::Text => Json::String(doc.text(obj).unwrap_or_default()),
+    }
+}
+
+fn json_to_scalar(v: &Json) -> ScalarValue {
+    match v {
+        Json::Bool(b) => ScalarValue::Boolean(*b),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                ScalarValue::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                ScalarValue::Uint(u)
+            } else {
+                ScalarValue::F64(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        Json::String(s) => ScalarValue::Str(s.as_str().into()),
+        _ => ScalarValue::Null,
+    }
+}
+
+fn am(e: automerge::AutomergeError) -> ModelError {
+    DocError::Automerge(e.to_string()).into()
+}
+
+/// Write the keys of `new` into the map `obj`. Keys not in `new` are left alone; a `null`
+/// removes the key. `text_keys` name string fields kept as Automerge Text.
+fn reconcile_map(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    new: &Map<String, Json>,
+    text_keys: &[&str],
+) -> Result<(), ModelError> {
+    for (key, value) in new {
+        let existing = doc.get(obj, key.as_str()).map_err(am)?;
+        match value {
+            Json::Null => {
+                if existing.is_some() {
+                    doc.delete(obj, key.as_str()).map_err(am)?;
+                }
+            }
+            Json::String(s) => match existing {
+                Some((Value::Object(ObjType::Text), id)) => {
+                    if doc.text(&id).map_err(am)? != *s {
+                        doc.update_text(&id, s).map_err(am)?;
+                    }
+                }
+                Some((Value::Scalar(old), _)) if old.as_ref() == &json_to_scalar(value) => {}
+                _ if text_keys.contains(&key.as_str()) => {
+                    let id = doc.put_object(obj, key.as_str(), ObjType::Text).map_err(am)?;
+                    doc.splice_text(&id, 0, 0, s).map_err(am)?;
+                }
+                _ => doc.put(obj, key.as_str(), json_to_scalar(value)).map_err(am)?,
+            },
+            Json::Bool(_) | Json::Number(_) => {
+                let scalar = json_to_scalar(value);
+                let same = matches!(&existing, Some((Value::Scalar(old), _)) if old.as_ref() == &scalar);
+                if !same {
+                    doc.put(obj, key.as_str(), scalar).map_err(am)?;
+                }
+            }
+            Json::Object(m) => {
+                let id = match existing {
+                    Some((Value::Object(ObjType::Map), id)) => id,
+                    _ => doc.put_object(obj, key.as_str(), ObjType::Map).map_err(am)?,
+                };
+                reconcile_map(doc, &id, m, &[])?;
+            }
+            Json::Array(items) => {
+                let id = match existing {
+                    Some((Value::Object(ObjType::List), id)) => id,
+                    _ => doc.put_object(obj, key.as_str(), ObjType::List).map_err(am)?,
+                };
+                reconcile_list(doc, &id, items)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Patch the list `obj` into `new`: keep the common prefix and suffix, update the middle in
+/// place pairwise (so maps inside keep their unknown keys), insert or delete the rest.
+fn reconcile_list(doc: &mut AutoCommit, obj: &ObjId, new: &[Json]) -> Result<(), ModelError> {
+    let old = match obj_to_json(doc, obj, ObjType::List) {
+        Json::Array(a) => a,
+        _ => Vec::new(),
+    };
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let max_suffix = old.len().min(new.len()) - prefix;
+    let suffix = old
+        .iter()
+        .rev()
+        .zip(new.iter().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let old_mid = old.len() - prefix - suffix;
+    let new_mid = &new[prefix..new.len() - suffix];
+    let paired = old_mid.min(new_mid.len());
+    for (i, value) in new_mid.iter().take(paired).enumerate() {
+        let idx = prefix + i;
+        let existing = doc.get(obj, idx).map_err(am)?;
+        match (value, existing) {
+            (Json::Object(m), Some((Value::Object(ObjType::Map), id))) => {
+                reconcile_map(doc, &id, m, &[])?
+            }
+            (Json::Array(a), Some((Value::Object(ObjType::List), id))) => {
+                reconcile_list(doc, &id, a)?
+            }
+            (Json::Object(m), _) => {
+                let id = doc.put_object(obj, idx, ObjType::Map).map_err(am)?;
+                reconcile_map(doc, &id, m, &[])?;
+            }
+            (Json::Array(a), _) => {
+                let id = doc.put_object(obj, idx, ObjType::List).map_err(am)?;
+                reconcile_list(doc, &id, a)?;
+            }
+            (v, _) => doc.put(obj, idx, json_to_scalar(v)).map_err(am)?,
+        }
+    }
+    for (i, value) in new_mid.iter().enumerate().skip(paired) {
+        let idx = prefix + i;
+        match value {
+            Json::Object(m) => {
+                let id = doc.insert_object(obj, idx, ObjType::Map).map_err(am)?;
+                reconcile_map(doc, &id, m, &[])?;
+            }
+            Json::Array(a) => {
+                let id = doc.insert_object(obj, idx, ObjType::List).map_err(am)?;
+                reconcile_list(doc, &id, a)?;
+            }
+            v => doc.insert(obj, idx, json_to_scalar(v)).map_err(am)?,
+        }
+    }
+    for _ in paired..old_mid {
+        doc.delete(obj, prefix + paired).map_err(am)?;
+    }
+    Ok(())
+}
+
+/// A fresh random actor id.
+pub fn new_actor() -> ActorId {
+    ActorId::random()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::{Activity, ActivityKind};
+
+    fn header(kind: Kind) -> Header {
+        Header {
+            kind,
+            schema: kind.schema_version(),
+            id: Uuid::now_v7(),
+            village: "v1".into(),
+            created_by: "p1".into(),
+        }
+    }
+
+    fn activity(topic: &str, summary: &str) -> AnyRecord {
+        AnyRecord::Activity(Activity {
+            activity_kind: ActivityKind::PartyLecture,
+            date: chrono::NaiveDate::from_ymd_opt(2026, 5, 1),
+            topic: topic.into(),
+            lecturer: "张书记".into(),
+            summary: summary.into(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn fields_of_a_newer_version_survive_an_edit() {
+        let h = header(Kind::Activity);
+        let mut d = RecordDoc::create(new_actor(), &h, &activity("党课", "first")).unwrap();
+        d.commit(&Author::default(), 0);
+        // A newer version adds a top-level field and a field inside a list element.
+        {
+            let doc = d.automerge();
+            doc.put(automerge::ROOT, "weather", "晴").unwrap();
+            let list = doc
+                .put_object(automerge::ROOT, "follow_ups", ObjType::List)
+                .unwrap();
+            let item = doc.insert_object(&list, 0, ObjType::Map).unwrap();
+            doc.put(&item, "text", "修路").unwrap();
+            doc.put(&item, "done", false).unwrap();
+            doc.put(&item, "owner_phone", "123").unwrap();
+            doc.commit();
+        }
+        let mut rec = d.record().unwrap();
+        if let AnyRecord::Activity(a) = &mut rec {
+            a.topic = "党课：新思想".into();
+            a.follow_ups[0].done = true;
+        }
+        d.update(&rec).unwrap();
+        d.commit(&Author::default(), 0);
+        let j = d.to_json();
+        assert_eq!(j["weather"], "晴");
+        assert_eq!(j["follow_ups"][0]["owner_phone"], "123");
+        assert_eq!(j["follow_ups"][0]["done"], true);
+        assert_eq!(j["topic"], "党课：新思想");
+    }
+
+    #[test]
+    fn concurrent_text_edits_merge_by_character() {
+        let h = header(Kind::Activity);
+        let mut a = RecordDoc::create(new_actor(), &h, &activity("t", "学习党章")).unwrap();
+        a.commit(&Author::default(), 0);
+        let mut b = RecordDoc::load(&a.save(), new_actor()).unwrap();
+        let mut ra = a.record().unwrap();
+        let mut rb = b.record().unwrap();
+        if let AnyRecord::Activity(x) = &mut ra {
+            x.summary = "集中学习党章".into();
+        }
+        if let AnyRecord::Activity(x) = &mut rb {
+            x.summary = "学习党章和党规".into();
+        }
+        a.update(&ra).unwrap();
+        a.commit(&Author::default(), 0);
+        b.update(&rb).unwrap();
+        b.commit(&Author::default(), 0);
+        a.merge(&mut b).unwrap();
+        assert_eq!(a.to_json()["summary"], "集中学习党章和党规");
+    }
+
+    #[test]
+    fn history_names_author_and_fields() {
+        let h = header(Kind::Activity);
+        let mut d = RecordDoc::create(new_actor(), &h, &activity("t", "s")).unwrap();
+        let who = Author {
+            person: "李明".into(),
+            device: "dev1".into(),
+        };
+        d.commit(&who, 100);
+        let mut r = d.record().unwrap();
+        if let AnyRecord::Activity(x) = &mut r {
+            x.place = "村委会".into();
+        }
+        d.update(&r).unwrap();
+        d.commit(&who, 200);
+        let hist = d.history();
+        assert_eq!(hist.len(), 2);
+        assert_eq!(hist[1].fields, vec!["place".to_string()]);
+        assert_eq!(hist[1].person.as_deref(), Some("李明"));
+        assert!(hist[0].fields.contains(&"topic".to_string()));
+    }
+
+    #[test]
+    fn an_edit_that_changes_nothing_makes_no_change() {
+        let h = header(Kind::Activity);
+        let mut d = RecordDoc::create(new_actor(), &h, &activity("t", "s")).unwrap();
+        d.commit(&Author::default(), 0);
+        let r = d.record().unwrap();
+        d.update(&r).unwrap();
+        assert!(d.commit(&Author::default(), 0).is_none());
+    }
+
+    #[test]
+    fn list_insert_in_the_middle_keeps_neighbours() {
+        let h = header(Kind::Activity);
+        let mut rec = activity("t", "s");
+        if let AnyRecord::Activity(x) = &mut rec {
+            x.attendees = vec!["a".into(), "c".into()];
+        }
+        let mut d = RecordDoc::create(new_actor(), &h, &rec).unwrap();
+        d.commit(&Author::default(), 0);
+        if let AnyRecord::Activity(x) = &mut rec {
+            x.attendees = vec!["a".into(), "b".into(), "c".into()];
+        }
+        d.update(&rec).unwrap();
+        d.commit(&Author::default(), 0);
+        assert_eq!(d.to_json()["attendees"], serde_json::json!(["a", "b", "c"]));
+        if let AnyRecord::Activity(x) = &mut rec {
+            x.attendees = vec!["c".into()];
+        }
+        d.update(&rec).unwrap();
+        d.commit(&Author::default(), 0);
+        assert_eq!(d.to_json()["attendees"], serde_json::json!(["c"]));
+    }
+}

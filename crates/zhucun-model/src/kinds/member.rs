@@ -1,0 +1,357 @@
+//! Members 党员 and the development pipeline 发展党员: applicant → activist → development
+//! target → probationary member → full member, with the date of each step. Holds personal
+//! data (ID number, phone): the replica encrypts it at rest and nothing logs it.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::{enum_name, in_order, Kind, RecordBody};
+use crate::error::{InvalidField, Reason};
+use crate::facts::Facts;
+use crate::figures::MemberFacts;
+use crate::values::{max_len, opt_date, required};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gender {
+    #[serde(alias = "男")]
+    Male,
+    #[serde(alias = "女")]
+    Female,
+    #[default]
+    #[serde(alias = "")]
+    Unspecified,
+}
+
+/// 分类管理: how the branch manages the member.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberCategory {
+    /// 在村党员
+    #[default]
+    #[serde(alias = "在村党员", alias = "在村")]
+    Resident,
+    /// 流动党员
+    #[serde(alias = "流动党员", alias = "流动")]
+    Migrant,
+    /// 年老体弱党员
+    #[serde(alias = "年老体弱党员", alias = "年老体弱")]
+    ElderlyInfirm,
+    /// 其他
+    #[serde(alias = "其他")]
+    Other,
+}
+
+/// The development pipeline, in order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// 入党申请人
+    #[serde(alias = "入党申请人")]
+    Applicant,
+    /// 入党积极分子
+    #[serde(alias = "入党积极分子", alias = "积极分子")]
+    Activist,
+    /// 发展对象
+    #[serde(alias = "发展对象")]
+    DevelopmentTarget,
+    /// 预备党员
+    #[serde(alias = "预备党员")]
+    Probationary,
+    /// 正式党员
+    #[default]
+    #[serde(alias = "正式党员")]
+    Full,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 5] = [
+        Stage::Applicant,
+        Stage::Activist,
+        Stage::DevelopmentTarget,
+        Stage::Probationary,
+        Stage::Full,
+    ];
+
+    /// The field holding the date this stage was reached.
+    pub fn date_field(self) -> &'static str {
+        match self {
+            Stage::Applicant => "applied_on",
+            Stage::Activist => "activist_on",
+            Stage::DevelopmentTarget => "target_on",
+            Stage::Probationary => "probationary_on",
+            Stage::Full => "full_on",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Stage::Applicant => "入党申请人",
+            Stage::Activist => "入党积极分子",
+            Stage::DevelopmentTarget => "发展对象",
+            Stage::Probationary => "预备党员",
+            Stage::Full => "正式党员",
+        }
+    }
+}
+
+/// Groups the development work gives priority to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorityGroup {
+    #[serde(alias = "返乡青年")]
+    ReturningYouth,
+    #[serde(alias = "退役军人")]
+    DemobilisedSoldier,
+    #[serde(alias = "高校毕业生")]
+    CollegeGraduate,
+}
+
+/// A recognition 表彰.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Recognition {
+    #[serde(with = "opt_date")]
+    pub date: Option<NaiveDate>,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Member {
+    pub name: String,
+    pub gender: Gender,
+    #[serde(with = "opt_date")]
+    pub birth_date: Option<NaiveDate>,
+    /// 居民身份证号 (sensitive).
+    pub id_number: String,
+    /// 联系电话 (sensitive).
+    pub phone: String,
+    pub ethnicity: String,
+    pub education: String,
+    /// The branch or party group the member belongs to.
+    pub branch: String,
+    pub category: MemberCategory,
+    pub stage: Stage,
+    #[serde(with = "opt_date")]
+    pub applied_on: Option<NaiveDate>,
+    #[serde(with = "opt_date")]
+    pub activist_on: Option<NaiveDate>,
+    #[serde(with = "opt_date")]
+    pub target_on: Option<NaiveDate>,
+    #[serde(with = "opt_date")]
+    pub probationary_on: Option<NaiveDate>,
+    #[serde(with = "opt_date")]
+    pub full_on: Option<NaiveDate>,
+    pub priority_groups: Vec<PriorityGroup>,
+    pub recognitions: Vec<Recognition>,
+    pub notes: String,
+}
+
+impl Member {
+    pub fn stage_date(&self, s: Stage) -> Option<NaiveDate> {
+        match s {
+            Stage::Applicant => self.applied_on,
+            Stage::Activist => self.activist_on,
+            Stage::DevelopmentTarget => self.target_on,
+            Stage::Probationary => self.probationary_on,
+            Stage::Full => self.full_on,
+        }
+    }
+}
+
+/// Check a mainland resident ID number (GB 11643-1999): 17 digits and a check character.
+pub fn check_id_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const C: &[u8; 11] = b"10X98765432";
+    let sum: u32 = b[..17]
+        .iter()
+        .zip(W)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    let expect = C[(sum % 11) as usize];
+    b[17].to_ascii_uppercase() == expect
+}
+
+impl RecordBody for Member {
+    const KIND: Kind = Kind::Member;
+
+    fn validate(&self, _previous: Option<&Self>) -> Result<(), InvalidField> {
+        required("name", &self.name)?;
+        max_len("name", &self.name, 50)?;
+        let id = self.id_number.trim();
+        if !id.is_empty() && !check_id_number(id) {
+            return Err(InvalidField::new(
+                "id_number",
+                Reason::Format("is not a valid 18-character resident ID number".into()),
+            ));
+        }
+        let phone = self.phone.trim();
+        if !phone.is_empty()
+            && (phone.len() < 5
+                || phone.len() > 20
+                || !phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ')))
+        {
+            return Err(InvalidField::new(
+                "phone",
+                Reason::Format("must be 5 to 20 digits".into()),
+            ));
+        }
+        // Every stage date in order, and no date for a stage not reached yet.
+        let mut last: Option<(Stage, NaiveDate)> = None;
+        for s in Stage::ALL {
+            let d = self.stage_date(s);
+            if s > self.stage && d.is_some() {
+                return Err(InvalidField::new(
+                    s.date_field(),
+                    Reason::NotYetReached {
+                        stage: enum_name(&self.stage),
+                    },
+                ));
+            }
+            if let Some(d) = d {
+                if let Some((ls, ld)) = last {
+                    in_order(ls.date_field(), Some(ld), s.date_field(), Some(d))?;
+                }
+                last = Some((s, d));
+            }
+        }
+        // A member still in the pipeline needs the date of the current step.
+        if self.stage < Stage::Full && self.stage_date(self.stage).is_none() {
+            return Err(InvalidField::new(self.stage.date_field(), Reason::Required));
+        }
+        in_order("birth_date", self.birth_date, "applied_on", self.applied_on)?;
+        for (i, r) in self.recognitions.iter().enumerate() {
+            required(&format!("recognitions[{i}].title"), &r.title)?;
+        }
+        Ok(())
+    }
+
+    fn facts(&self) -> Facts {
+        // The ID number and phone are deliberately not searchable nor in the projection.
+        Facts {
+            title: self.name.clone(),
+            date: self.stage_date(self.stage),
+            sub_kind: Some(enum_name(&self.category)),
+            status: Some(enum_name(&self.stage)),
+            reaches: Vec::new(),
+            search_text: [
+                self.name.as_str(),
+                self.branch.as_str(),
+                self.education.as_str(),
+                self.stage.label_zh(),
+                self.notes.as_str(),
+            ]
+            .join("\n"),
+            detail: serde_json::to_value(MemberFacts {
+                gender: self.gender,
+                category: self.category,
+                stage: self.stage,
+                birth_date: self.birth_date,
+                probationary_on: self.probationary_on,
+                full_on: self.full_on,
+            })
+            .unwrap_or_default(),
+        }
+    }
+
+    fn label_zh(field: &str) -> Option<&'static str> {
+        Some(match field {
+            "name" => "姓名",
+            "gender" => "性别",
+            "birth_date" => "出生日期",
+            "id_number" => "身份证号",
+            "phone" => "联系电话",
+            "ethnicity" => "民族",
+            "education" => "学历",
+            "branch" => "所在支部",
+            "category" => "党员类别",
+            "stage" => "发展阶段",
+            "applied_on" => "申请入党日期",
+            "activist_on" => "确定积极分子日期",
+            "target_on" => "确定发展对象日期",
+            "probationary_on" => "接收预备党员日期",
+            "full_on" => "转为正式党员日期",
+            "priority_groups" => "重点群体",
+            "recognitions" => "表彰",
+            "notes" => "备注",
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, day)
+    }
+
+    fn activist() -> Member {
+        Member {
+            name: "刘芳".into(),
+            gender: Gender::Female,
+            stage: Stage::Activist,
+            applied_on: d(2025, 3, 1),
+            activist_on: d(2025, 9, 1),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn pipeline_dates_must_be_in_order() {
+        assert!(activist().validate(None).is_ok());
+        let mut m = activist();
+        m.activist_on = d(2025, 1, 1);
+        let e = m.validate(None).unwrap_err();
+        assert_eq!(e.field, "activist_on");
+        assert_eq!(
+            e.to_string(),
+            "activist_on must not be before 2025-03-01 (applied_on)"
+        );
+    }
+
+    #[test]
+    fn no_date_for_a_stage_not_reached() {
+        let mut m = activist();
+        m.probationary_on = d(2026, 1, 1);
+        assert_eq!(m.validate(None).unwrap_err().field, "probationary_on");
+    }
+
+    #[test]
+    fn current_stage_needs_its_date() {
+        let mut m = activist();
+        m.activist_on = None;
+        assert_eq!(
+            m.validate(None).unwrap_err().to_string(),
+            "activist_on is required"
+        );
+    }
+
+    #[test]
+    fn id_numbers_are_checked() {
+        assert!(check_id_number("11010519491231002X"));
+        assert!(!check_id_number("110105194912310021"));
+        let mut m = activist();
+        m.id_number = "12345".into();
+        assert_eq!(m.validate(None).unwrap_err().field, "id_number");
+    }
+
+    #[test]
+    fn personal_data_is_not_in_search_text() {
+        let mut m = activist();
+        m.id_number = "11010519491231002X".into();
+        m.phone = "13800138000".into();
+        let f = m.facts();
+        assert!(!f.search_text.contains("1101051949"));
+        assert!(!f.search_text.contains("13800138000"));
+        assert!(!f.detail.to_string().contains("13800138000"));
+    }
+}

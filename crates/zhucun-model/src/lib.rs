@@ -1,0 +1,27 @@
+//! zhucun-model: the records of village party-building work as typed Automerge documents.
+//!
+//! One document per record (activity, member, project, task, monthly report, inspection,
+//! village profile). This crate knows the kinds, their validation, the projection facts each
+//! record contributes and the report figures computed from them. It does no I/O, no async and
+//! reads no clock: storage is `zhucun-replica`'s job, transport `zhucun-sync`'s.
+
+mod doc;
+mod error;
+mod facts;
+pub mod figures;
+pub mod kinds;
+mod values;
+
+pub use automerge;
+pub use doc::{new_actor, Author, Header, HistoryEntry, RecordDoc, HEADER_KEYS};
+pub use error::{DocError, InvalidField, ModelError, Reason};
+pub use facts::Facts;
+pub use kinds::{AnyRecord, Kind, RecordBody};
+pub use values::{parse_date, parse_month, Attachment, Money};
+
+/// A new record id: a UUIDv7 (its time part is only for locality, never trusted for order).
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+pub use uuid::Uuid;
