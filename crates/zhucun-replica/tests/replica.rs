@@ -1,0 +1,353 @@
+//! The replica as a caller meets it: real encrypted files in a temporary directory.
+
+use serde_json::{json, Map, Value};
+use zhucun_model::Kind;
+use zhucun_replica::{Filter, Key, Replica, ReplicaError};
+
+fn key() -> Key {
+    Key::Raw([7u8; 32])
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => panic!("not an object"),
+    }
+}
+
+fn open(dir: &std::path::Path) -> Replica {
+    let mut r = Replica::open(dir, &key()).unwrap();
+    r.set_profile(None, "李书记", "first_secretary", &["v-east".into()])
+        .unwrap();
+    r
+}
+
+fn lecture(topic: &str, date: &str) -> Map<String, Value> {
+    obj(json!({"activity_kind": "party_lecture", "date": date, "topic": topic,
+               "lecturer": "王老师", "summary": "学习党章，讨论村集体经济发展"}))
+}
+
+#[test]
+fn wrong_key_is_a_clear_error_and_touches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut r = open(dir.path());
+        r.put(Kind::Activity, &lecture("党课", "2026-05-01")).unwrap();
+    }
+    let file = dir.path().join(zhucun_replica::FILE_NAME);
+    let before = std::fs::read(&file).unwrap();
+    let err = Replica::open(dir.path(), &Key::Raw([8u8; 32])).err().unwrap();
+    assert!(matches!(err, ReplicaError::WrongKey { .. }), "{err}");
+    assert!(err.to_string().contains("wrong key"));
+    let err = Replica::open(dir.path(), &Key::Passphrase("guess".into())).err().unwrap();
+    assert!(matches!(err, ReplicaError::WrongKey { .. }));
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    // The right key still opens it, with the record.
+    let r = Replica::open(dir.path(), &key()).unwrap();
+    assert_eq!(r.list(&Filter::default()).unwrap().len(), 1);
+}
+
+#[test]
+fn personal_data_is_not_in_plaintext_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let canary_name = "甄卡纳瑞";
+    let canary_id = "11010519491231002X";
+    {
+        let mut r = open(dir.path());
+        r.put(
+            Kind::Member,
+            &obj(json!({"name": canary_name, "id_number": canary_id, "phone": "13912345678"})),
+        )
+        .unwrap();
+    }
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let hay = String::from_utf8_lossy(&bytes);
+        assert!(!hay.contains(canary_id));
+        assert!(!hay.contains(canary_name));
+        assert!(!hay.contains("13912345678"));
+    }
+}
+
+#[test]
+fn create_edit_get_and_the_device_village() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = open(dir.path());
+    let out = r.put(Kind::Activity, &lecture("党课：学习党章", "2026-05-01")).unwrap();
+    assert!(out.created && out.changed);
+    let got = r.get(&out.id).unwrap();
+    assert_eq!(got.village, "v-east");
+    assert_eq!(got.record["topic"], "党课：学习党章");
+    assert_eq!(got.record["created_by"], "李书记");
+    assert!(!got.synced);
+
+    let mut edit = Map::new();
+    edit.insert("id".into(), json!(out.id));
+    edit.insert("place".into(), json!("村委会会议室"));
+    let e = r.put(Kind::Activity, &edit).unwrap();
+    assert!(!e.created && e.changed);
+    let got = r.get(&out.id).unwrap();
+    assert_eq!(got.record["place"], "村委会会议室");
+    assert_eq!(got.record["topic"], "党课：学习党章", "fields not given stay");
+    // Saving the same again changes nothing.
+    assert!(!r.put(Kind::Activity, &edit).unwrap().changed);
+    // The wrong kind for an id is refused.
+    assert!(matches!(
+        r.put(Kind::Member, &edit),
+        Err(ReplicaError::KindMismatch { .. })
+    ));
+}
+
+#[test]
+fn invalid_input_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = open(dir.path());
+    let mut bad = lecture("", "2026-05-01");
+    let e = r.put(Kind::Activity, &bad).unwrap_err();
+    assert_eq!(e.to_string(), "invalid field: topic is required");
+    bad = lecture("t", "2026-05-01");
+    bad.insert("attendees".into(), json!(["0190f0a0-0000-7000-8000-000000000000"]));
+    let e = r.put(Kind::Activity, &bad).unwrap_err();
+    assert!(e.to_string().contains("attendees[0]"), "{e}");
+    let e = r
+        .put(Kind::Member, &obj(json!({"name": "x", "stage": "activist",
+            "applied_on": "2026-03-01", "activist_on": "2026-01-01"})))
+        .unwrap_err();
+    assert!(e.to_string().contains("activist_on"), "{e}");
+    let e = r
+        .put(Kind::Project, &obj(json!({"name": "x", "funds_spent": -5})))
+        .unwrap_err();
+    assert_eq!(e.to_string(), "invalid field: funds_spent must not be negative");
+    let e = r
+        .put(Kind::Activity, &obj(json!({"village": "v-west", "topic": "t"})))
+        .unwrap_err();
+    assert!(matches!(e, ReplicaError::OutOfScope { .. }));
+    assert!(r.list(&Filter::default()).unwrap().is_empty());
+    assert_eq!(r.integrity_check().unwrap(), ["ok"]);
+}
+
+#[test]
+fn attendees_come_from_the_roster() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = open(dir.path());
+    let m = r
+        .put(Kind::Member, &obj(json!({"name": "王芳", "gender": "女"})))
+        .unwrap();
+    let mut a = lecture("党课", "2026-05-02");
+    a.insert("attendees".into(), json!([m.id]));
+    let out = r.put(Kind::Activity, &a).unwrap();
+    assert_eq!(r.get(&out.id).unwrap().record["attendees"][0], json!(m.id));
+}
+
+#[test]
+fn lists_filter_from_projections() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = open(dir.path());
+    r.put(Kind::Activity, &lecture("五月党课", "2026-05-10")).unwrap();
+    r.put(Kind::Activity, &lecture("六月党课", "2026-06-10")).unwrap();
+    r.put(
+        Kind::Activity,
+        &obj(json!({"activity_kind": "household_visit", "date": "2026-05-12",
+                    "topic": "走访困难户", "household": "张家"})),
+    )
+    .unwrap();
+    let may = r
+        .list(&Filter {
+            kind: Some(Kind::Activity),
+            from: Some("2026-05-01".into()),
+            to: Some("2026-05-31".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(may.len(), 2);
+    assert_eq!(may[0].title, "走访困难户", "newest first");
+    let visits = r
+        .list(&Filter {
+            sub_kind: Some("household_visit".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(visits.len(), 1);
+    assert_eq!(
+        r.list(&Filter {
+            limit: Some(1),
+            ..Default::default()
+        })
+        .unwrap()
+        .len(),
+        1
+    );
+}
+
+#[test]
+fn search_finds_two_character_chinese_words_phrases_and_latin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = open(dir.path());
+    let a = r.put(Kind::Activity, &lecture("学习新党章", "2026-05-01")).unwrap();
+    let b = r
+        .put(
+            Kind::Activity,
+            &obj(json!({"activity_kind": "household_visit", "date": "2026-05-02",
+                        "topic": "Visit to the Zhang household", "household": "张家",
+                        "summary": "了解务工情况"})),
+        )
+        .unwrap();
+    let ids = |q: &str| -> Vec<String> {
+        r.search(q, None, 20).unwrap().into_iter().map(|h| h.id).collect()
+    };
+    assert_eq!(ids("党章"), [a.id.clone()]);
+    assert_eq!(ids("集体经济"), [a.id.clone()]);
+    assert_eq!(ids("务工"), [b.id.clone()]);
+    assert_eq!(ids("visit"), [b.id.clone()], "case-insensitive word");
+    assert_eq!(ids("househ"), [b.id.clone()], "prefix");
+    assert!(ids("党课学习").is_empty(), "characters not adjacent do not match");
+    assert!(ids("章党").is_empty());
+    assert_eq!(ids("张").len(), 1);
+    assert!(ids("\"').*").is_empty(), "query syntax is not passed through");
+}
+
+#[test]
+fn history_says_who_changed_what() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = open(dir.path());
+    let out = r.put(Kind::Activity, &lecture("党课", "2026-05-01")).unwrap();
+    let mut edit = Map::new();
+    edit.insert("id".into(), json!(out.id));
+    edit.insert("summary".into(), json!("改过的摘要"));
+    r.put(Kind::Activity, &edit).unwrap();
+    let h = r.history(&out.id).unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[1].fields, ["summary"]);
+    assert_eq!(h[1].person.as_deref(), Some("李书记"));
+    assert_eq!(h[1].actor, r.profile().actor);
+}
+
+#[test]
+fn import_merges_and_export_is_canonical() {
+    let d1 = tempfile::tempdir().unwrap();
+    let d2 = tempfile::tempdir().unwrap();
+    let mut a = open(d1.path());
+    let mut b = open(d2.path());
+    assert_ne!(a.profile().actor, b.profile().actor, "one actor per device");
+    let out = a.put(Kind::Activity, &lecture("党课", "2026-05-01")).unwrap();
+    b.import_doc(&a.doc_bytes(&out.id).unwrap()).unwrap();
+    let mut ea = Map::new();
+    ea.insert("id".into(), json!(out.id));
+    ea.insert("place".into(), json!("村委会"));
+    a.put(Kind::Activity, &ea).unwrap();
+    let mut eb = Map::new();
+    eb.insert("id".into(), json!(out.id));
+    eb.insert("lecturer".into(), json!("刘老师"));
+    b.put(Kind::Activity, &eb).unwrap();
+    let r1 = a.import_doc(&b.doc_bytes(&out.id).unwrap()).unwrap();
+    assert!(r1.changed && !r1.created);
+    b.import_doc(&a.doc_bytes(&out.id).unwrap()).unwrap();
+    // Importing the same again is a no-op.
+    assert!(!b.import_doc(&a.doc_bytes(&out.id).unwrap()).unwrap().changed);
+    let (mut xa, mut xb) = (Vec::new(), Vec::new());
+    a.export_canonical(&mut xa).unwrap();
+    b.export_canonical(&mut xb).unwrap();
+    assert_eq!(String::from_utf8(xa.clone()).unwrap(), String::from_utf8(xb).unwrap());
+    let v: Value = serde_json::from_slice(&xa).unwrap();
+    assert_eq!(v["records"][0]["place"], "村委会");
+    assert_eq!(v["records"][0]["lecturer"], "刘老师");
+    // The search index follows merged content.
+    assert_eq!(b.search("村委会", None, 5).unwrap().len(), 1);
+    // Garbage is refused without harm.
+    assert!(a.import_doc(b"not automerge").is_err());
+    assert_eq!(a.integrity_check().unwrap(), ["ok"]);
+}
+
+#[test]
+fn monthly_report_figures_come_from_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = open(dir.path());
+    r.put(Kind::Village, &obj(json!({"name": "东村", "development_target": 4})))
+        .unwrap();
+    r.put(Kind::Activity, &lecture("党课", "2026-05-01")).unwrap();
+    r.put(
+        Kind::Activity,
+        &obj(json!({"activity_kind": "branch_committee_meeting", "date": "2026-05-03", "topic": "支委会"})),
+    )
+    .unwrap();
+    r.put(
+        Kind::Member,
+        &obj(json!({"name": "赵丽", "gender": "female", "stage": "probationary",
+                    "applied_on": "2025-01-01", "activist_on": "2025-03-01",
+                    "target_on": "2025-10-01", "probationary_on": "2026-04-01"})),
+    )
+    .unwrap();
+    let out = r
+        .put(Kind::Report, &obj(json!({"month": "2026-05", "narrative": "本月工作"})))
+        .unwrap();
+    let rep = r.get(&out.id).unwrap().record;
+    let f = &rep["figures"];
+    assert_eq!(f["activities_by_kind"]["party_lecture"], 1);
+    assert_eq!(f["activities_total"], 2);
+    assert_eq!(f["development"]["developed"], 1);
+    assert_eq!(f["development"]["women_percent"], 100);
+    assert_eq!(f["development"]["target"], 4);
+    // A second report for the same month is refused.
+    let e = r
+        .put(Kind::Report, &obj(json!({"month": "2026-05"})))
+        .unwrap_err();
+    assert!(matches!(e, ReplicaError::DuplicateReport { .. }));
+    // Submitted figures are frozen.
+    let mut sub = Map::new();
+    sub.insert("id".into(), json!(out.id));
+    sub.insert("state".into(), json!("submitted"));
+    r.put(Kind::Report, &sub).unwrap();
+    r.put(Kind::Activity, &lecture("又一次党课", "2026-05-20")).unwrap();
+    let mut touch = Map::new();
+    touch.insert("id".into(), json!(out.id));
+    touch.insert("narrative".into(), json!("本月工作（补充）"));
+    r.put(Kind::Report, &touch).unwrap();
+    assert_eq!(
+        r.get(&out.id).unwrap().record["figures"]["activities_total"],
+        2
+    );
+    assert_eq!(r.monthly_figures("v-east", 2026, 5).unwrap().activities_total, 3);
+}
+
+#[test]
+fn blobs_are_content_addressed_and_attachments_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = open(dir.path());
+    let photo: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+    let h = r.put_blob(&photo, "image/jpeg").unwrap();
+    assert_eq!(r.put_blob(&photo, "image/jpeg").unwrap(), h);
+    assert_eq!(r.get_blob(&h).unwrap(), photo);
+    let mut a = lecture("党课", "2026-05-01");
+    a.insert(
+        "attachments".into(),
+        json!([{"hash": h, "name": "合影.jpg", "mime": "image/jpeg", "size": photo.len()}]),
+    );
+    r.put(Kind::Activity, &a).unwrap();
+    let missing = "0".repeat(64);
+    a.insert("attachments".into(), json!([{"hash": missing, "name": "x.jpg"}]));
+    let e = r.put(Kind::Activity, &a).unwrap_err();
+    assert!(e.to_string().contains("attachments[0].hash"), "{e}");
+}
+
+#[test]
+fn newer_fields_survive_an_edit_through_the_replica() {
+    let d1 = tempfile::tempdir().unwrap();
+    let mut r = open(d1.path());
+    let out = r.put(Kind::Activity, &lecture("党课", "2026-05-01")).unwrap();
+    // A newer app version on another device adds a field and bumps the schema.
+    let mut doc =
+        zhucun_model::automerge::AutoCommit::load(&r.doc_bytes(&out.id).unwrap()).unwrap();
+    use zhucun_model::automerge::transaction::Transactable;
+    doc.put(zhucun_model::automerge::ROOT, "weather", "小雨").unwrap();
+    doc.put(zhucun_model::automerge::ROOT, "schema", 2i64).unwrap();
+    doc.commit();
+    r.import_doc(&doc.save()).unwrap();
+    let mut edit = Map::new();
+    edit.insert("id".into(), json!(out.id));
+    edit.insert("place".into(), json!("文化广场"));
+    r.put(Kind::Activity, &edit).unwrap();
+    let got = r.get(&out.id).unwrap().record;
+    assert_eq!(got["weather"], "小雨");
+    assert_eq!(got["schema"], 2);
+    assert_eq!(got["place"], "文化广场");
+}
