@@ -79,7 +79,12 @@ impl RecordDoc {
             _ => unreachable!("a header always serialises to an object"),
         };
         root.extend(record.to_json_map());
-        reconcile_map(&mut doc, &automerge::ROOT, &root, record.kind().text_fields())?;
+        reconcile_map(
+            &mut doc,
+            &automerge::ROOT,
+            &root,
+            record.kind().text_fields(),
+        )?;
         Ok(RecordDoc { doc })
     }
 
@@ -109,7 +114,8 @@ impl RecordDoc {
                 _ => return Err(DocError::MissingHeader(k).into()),
             }
         }
-        serde_json::from_value(Json::Object(m)).map_err(|e| DocError::BadHeader(e.to_string()).into())
+        serde_json::from_value(Json::Object(m))
+            .map_err(|e| DocError::BadHeader(e.to_string()).into())
     }
 
     /// The whole document as JSON, keys sorted: the canonical form of a record.
@@ -311,14 +317,19 @@ fn reconcile_map(
                 }
                 Some((Value::Scalar(old), _)) if old.as_ref() == &json_to_scalar(value) => {}
                 _ if text_keys.contains(&key.as_str()) => {
-                    let id = doc.put_object(obj, key.as_str(), ObjType::Text).map_err(am)?;
+                    let id = doc
+                        .put_object(obj, key.as_str(), ObjType::Text)
+                        .map_err(am)?;
                     doc.splice_text(&id, 0, 0, s).map_err(am)?;
                 }
-                _ => doc.put(obj, key.as_str(), json_to_scalar(value)).map_err(am)?,
+                _ => doc
+                    .put(obj, key.as_str(), json_to_scalar(value))
+                    .map_err(am)?,
             },
             Json::Bool(_) | Json::Number(_) => {
                 let scalar = json_to_scalar(value);
-                let same = matches!(&existing, Some((Value::Scalar(old), _)) if old.as_ref() == &scalar);
+                let same =
+                    matches!(&existing, Some((Value::Scalar(old), _)) if old.as_ref() == &scalar);
                 if !same {
                     doc.put(obj, key.as_str(), scalar).map_err(am)?;
                 }
@@ -326,14 +337,18 @@ fn reconcile_map(
             Json::Object(m) => {
                 let id = match existing {
                     Some((Value::Object(ObjType::Map), id)) => id,
-                    _ => doc.put_object(obj, key.as_str(), ObjType::Map).map_err(am)?,
+                    _ => doc
+                        .put_object(obj, key.as_str(), ObjType::Map)
+                        .map_err(am)?,
                 };
                 reconcile_map(doc, &id, m, &[])?;
             }
             Json::Array(items) => {
                 let id = match existing {
                     Some((Value::Object(ObjType::List), id)) => id,
-                    _ => doc.put_object(obj, key.as_str(), ObjType::List).map_err(am)?,
+                    _ => doc
+                        .put_object(obj, key.as_str(), ObjType::List)
+                        .map_err(am)?,
                 };
                 reconcile_list(doc, &id, items)?;
             }

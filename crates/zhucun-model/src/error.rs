@@ -70,7 +70,9 @@ pub enum ModelError {
     Invalid(#[from] InvalidField),
     #[error("unknown record kind `{0}` (expected one of: village, member, activity, project, task, report, inspection)")]
     UnknownKind(String),
-    #[error("{kind} record uses schema {found}; this version reads up to {supported}: update the app")]
+    #[error(
+        "{kind} record uses schema {found}; this version reads up to {supported}: update the app"
+    )]
     SchemaTooNew {
         kind: Kind,
         found: u32,

@@ -141,8 +141,15 @@ fn month_bounds(year: i32, month: u32) -> Option<(NaiveDate, NaiveDate)> {
 }
 
 /// Counts of the month's activities by kind (all kinds present, zeros included).
-pub fn activity_counts(year: i32, month: u32, activities: &[ActivityFacts]) -> BTreeMap<String, u32> {
-    let mut m: BTreeMap<String, u32> = ActivityKind::ALL.iter().map(|k| (kind_key(*k), 0)).collect();
+pub fn activity_counts(
+    year: i32,
+    month: u32,
+    activities: &[ActivityFacts],
+) -> BTreeMap<String, u32> {
+    let mut m: BTreeMap<String, u32> = ActivityKind::ALL
+        .iter()
+        .map(|k| (kind_key(*k), 0))
+        .collect();
     if let Some((first, next)) = month_bounds(year, month) {
         for a in activities {
             if a.date.is_some_and(|d| d >= first && d < next) {
@@ -154,7 +161,11 @@ pub fn activity_counts(year: i32, month: u32, activities: &[ActivityFacts]) -> B
 }
 
 /// The "three meetings and one lesson" check for a month.
-pub fn three_meetings_one_lesson(year: i32, month: u32, activities: &[ActivityFacts]) -> ThreeMeetingsOneLesson {
+pub fn three_meetings_one_lesson(
+    year: i32,
+    month: u32,
+    activities: &[ActivityFacts],
+) -> ThreeMeetingsOneLesson {
     let Some((first, next)) = month_bounds(year, month) else {
         return ThreeMeetingsOneLesson::default();
     };
@@ -173,7 +184,7 @@ pub fn three_meetings_one_lesson(year: i32, month: u32, activities: &[ActivityFa
         complete: false,
     };
     let monthly = t.branch_committee_meetings > 0 && t.party_group_meetings > 0;
-    let quarter_end = month % 3 == 0;
+    let quarter_end = month.is_multiple_of(3);
     let quarterly = t.branch_member_meetings_quarter > 0 && t.party_lectures_quarter > 0;
     t.complete = monthly && (!quarter_end || quarterly);
     t
@@ -186,16 +197,22 @@ pub fn development(year: i32, members: &[MemberFacts], target: u32) -> Developme
         .filter(|m| m.probationary_on.is_some_and(|d| d.year() == year))
         .collect();
     let n = developed.len() as u32;
-    let women = developed.iter().filter(|m| m.gender == Gender::Female).count() as u32;
+    let women = developed
+        .iter()
+        .filter(|m| m.gender == Gender::Female)
+        .count() as u32;
     Development {
         year,
         developed: n,
         women,
-        women_percent: if n == 0 { 0 } else { (women * 100 + n / 2) / n },
+        women_percent: (women * 100 + n / 2).checked_div(n).unwrap_or(0),
         target,
         met_minimum: n >= DEVELOPMENT_MINIMUM,
         met_target: n >= target,
-        in_pipeline: members.iter().filter(|m| m.stage < Stage::Probationary).count() as u32,
+        in_pipeline: members
+            .iter()
+            .filter(|m| m.stage < Stage::Probationary)
+            .count() as u32,
     }
 }
 
@@ -242,7 +259,10 @@ pub fn monthly_figures(
         .get(&kind_key(ActivityKind::HouseholdVisit))
         .copied()
         .unwrap_or(0);
-    let on_roster: Vec<&MemberFacts> = members.iter().filter(|m| m.stage >= Stage::Probationary).collect();
+    let on_roster: Vec<&MemberFacts> = members
+        .iter()
+        .filter(|m| m.stage >= Stage::Probationary)
+        .collect();
     let mut by_cat: BTreeMap<String, u32> = [
         MemberCategory::Resident,
         MemberCategory::Migrant,
@@ -253,7 +273,9 @@ pub fn monthly_figures(
     .map(|c| (crate::kinds::enum_name(c), 0))
     .collect();
     for m in &on_roster {
-        *by_cat.entry(crate::kinds::enum_name(&m.category)).or_default() += 1;
+        *by_cat
+            .entry(crate::kinds::enum_name(&m.category))
+            .or_default() += 1;
     }
     let (projects, mean) = project_progress(projects);
     MonthlyFigures {
@@ -325,7 +347,10 @@ mod tests {
         assert!(t.complete);
         assert_eq!(t.party_lectures_quarter, 1);
         // A lecture in the previous quarter does not count.
-        assert_eq!(three_meetings_one_lesson(2026, 7, &acts).party_lectures_quarter, 0);
+        assert_eq!(
+            three_meetings_one_lesson(2026, 7, &acts).party_lectures_quarter,
+            0
+        );
     }
 
     #[test]
@@ -352,7 +377,11 @@ mod tests {
             act(ActivityKind::StudyTrip, 2026, 5, 3),
             act(ActivityKind::HouseholdVisit, 2026, 5, 4),
         ];
-        let ms = vec![member(Gender::Female, Stage::Probationary, Some((2026, 3, 1)))];
+        let ms = vec![member(
+            Gender::Female,
+            Stage::Probationary,
+            Some((2026, 3, 1)),
+        )];
         let p = ProjectFacts {
             project_kind: ProjectKind::ActivityVenue,
             name: "活动场所".into(),
@@ -373,7 +402,10 @@ mod tests {
         };
         let f = monthly_figures(2026, 5, &acts, &ms, &[("a".into(), p), ("b".into(), p2)], 4);
         assert_eq!(f.month, "2026-05");
-        assert_eq!((f.activities_total, f.trainings, f.household_visits), (3, 2, 1));
+        assert_eq!(
+            (f.activities_total, f.trainings, f.household_visits),
+            (3, 2, 1)
+        );
         assert_eq!(f.members, 1);
         assert_eq!(f.members_by_category["resident"], 1);
         assert_eq!(f.projects_mean_progress, 73);

@@ -76,7 +76,7 @@ impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
         let a = self.0.unsigned_abs();
-        if a % 100 == 0 {
+        if a.is_multiple_of(100) {
             write!(f, "{sign}{}", a / 100)
         } else {
             write!(f, "{sign}{}.{:02}", a / 100, a % 100)
@@ -153,7 +153,8 @@ impl<'de> Deserialize<'de> for Money {
                 if v.trim().is_empty() {
                     return Ok(Money(0));
                 }
-                money_from_str(v).ok_or_else(|| E::custom(format!("`{v}` is not an amount in yuan")))
+                money_from_str(v)
+                    .ok_or_else(|| E::custom(format!("`{v}` is not an amount in yuan")))
             }
         }
         d.deserialize_any(V)
@@ -172,7 +173,10 @@ pub struct Attachment {
 }
 
 pub fn check_hash(field: &str, h: &str) -> Result<(), InvalidField> {
-    if h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if h.len() == 64
+        && h.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         Ok(())
     } else {
         Err(InvalidField::new(

@@ -57,11 +57,9 @@ impl Replica {
     pub fn has_blob(&self, hash: &str) -> Result<bool> {
         Ok(self
             .conn()
-            .query_row(
-                "SELECT complete FROM blobs WHERE hash = ?1",
-                [hash],
-                |r| r.get::<_, bool>(0),
-            )
+            .query_row("SELECT complete FROM blobs WHERE hash = ?1", [hash], |r| {
+                r.get::<_, bool>(0)
+            })
             .optional()?
             .unwrap_or(false))
     }

@@ -26,7 +26,9 @@ pub enum ReplicaError {
     },
     #[error("village `{village}` is outside this device's scope ({scope})")]
     OutOfScope { village: String, scope: String },
-    #[error("village is required: this device's scope has {0} villages, name one with \"village\"")]
+    #[error(
+        "village is required: this device's scope has {0} villages, name one with \"village\""
+    )]
     VillageRequired(usize),
     #[error("village {village} already has a report for {month} (record {existing})")]
     DuplicateReport {
@@ -40,6 +42,11 @@ pub enum ReplicaError {
     BlobMissing(String),
     #[error("blob is larger than the limit of {limit} bytes")]
     BlobTooLarge { limit: u64 },
+    #[error("row {}: {source}", row + 1)]
+    InRow {
+        row: usize,
+        source: Box<ReplicaError>,
+    },
     #[error(transparent)]
     Model(#[from] ModelError),
     #[error("database error: {0}")]

@@ -179,10 +179,8 @@ impl Replica {
             Some(a) => a,
             None => {
                 let a = ActorId::random().to_hex_string();
-                self.conn.execute(
-                    "INSERT INTO meta(key, value) VALUES ('actor', ?1)",
-                    [&a],
-                )?;
+                self.conn
+                    .execute("INSERT INTO meta(key, value) VALUES ('actor', ?1)", [&a])?;
                 a
             }
         };
@@ -267,11 +265,9 @@ impl Replica {
     fn load_doc(&self, id: &str) -> Result<Option<(Kind, RecordDoc)>> {
         let row: Option<(String, Vec<u8>)> = self
             .conn
-            .query_row(
-                "SELECT kind, bytes FROM docs WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT kind, bytes FROM docs WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
         match row {
             None => Ok(None),
@@ -286,12 +282,50 @@ impl Replica {
     /// an existing record and optionally `"village"` for a new one. Validates everything
     /// first; nothing is written when anything is wrong.
     pub fn put(&mut self, kind: Kind, input: &Map<String, Json>) -> Result<SaveOutcome> {
+        let mut out = self
+            .put_many(kind, std::slice::from_ref(input))
+            .map_err(|e| match e {
+                ReplicaError::InRow { source, .. } => *source,
+                e => e,
+            })?;
+        Ok(out.remove(0))
+    }
+
+    /// Save several records of one kind in one transaction: all of them or none (an import
+    /// of a spreadsheet). The error names the failing input's index.
+    pub fn put_many(
+        &mut self,
+        kind: Kind,
+        inputs: &[Map<String, Json>],
+    ) -> Result<Vec<SaveOutcome>> {
+        let tx = self.conn.unchecked_transaction()?;
+        let mut outs = Vec::with_capacity(inputs.len());
+        for (i, input) in inputs.iter().enumerate() {
+            let o = self
+                .put_in(&tx, kind, input)
+                .map_err(|e| ReplicaError::InRow {
+                    row: i,
+                    source: Box::new(e),
+                })?;
+            outs.push(o);
+        }
+        tx.commit()?;
+        Ok(outs)
+    }
+
+    fn put_in(
+        &self,
+        tx: &Transaction<'_>,
+        kind: Kind,
+        input: &Map<String, Json>,
+    ) -> Result<SaveOutcome> {
         let mut fields = input.clone();
         let id = fields.remove("id");
         let village = fields.remove("village");
         let village = match village {
             None | Some(Json::Null) => None,
-            Some(Json::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(Json::String(s)) if s.trim().is_empty() => None,
+            Some(Json::String(s)) => Some(s.trim().to_string()),
             Some(_) => {
                 return Err(InvalidField::new(
                     "village",
@@ -301,14 +335,18 @@ impl Replica {
             }
         };
         match id {
-            None | Some(Json::Null) => self.create(kind, village, &fields),
-            Some(Json::String(s)) => self.edit(kind, &s, village, &fields),
-            Some(_) => Err(InvalidField::new("id", Reason::Format("must be a string".into())).into()),
+            None | Some(Json::Null) => self.create(tx, kind, village, &fields),
+            Some(Json::String(s)) if s.trim().is_empty() => self.create(tx, kind, village, &fields),
+            Some(Json::String(s)) => self.edit(tx, kind, &s, village, &fields),
+            Some(_) => {
+                Err(InvalidField::new("id", Reason::Format("must be a string".into())).into())
+            }
         }
     }
 
     fn create(
-        &mut self,
+        &self,
+        tx: &Transaction<'_>,
         kind: Kind,
         village: Option<String>,
         fields: &Map<String, Json>,
@@ -331,9 +369,7 @@ impl Replica {
         };
         let mut doc = RecordDoc::create(self.actor.clone(), &header, &record)?;
         doc.commit(&self.author(), now_secs());
-        let tx = self.conn.transaction()?;
-        write_doc(&tx, &header, Some(&record), &mut doc, None)?;
-        tx.commit()?;
+        write_doc(tx, &header, Some(&record), &mut doc, None)?;
         Ok(SaveOutcome {
             id: id.to_string(),
             kind,
@@ -343,7 +379,8 @@ impl Replica {
     }
 
     fn edit(
-        &mut self,
+        &self,
+        tx: &Transaction<'_>,
         kind: Kind,
         id: &str,
         village: Option<String>,
@@ -370,22 +407,15 @@ impl Replica {
         let mut record = AnyRecord::apply_input(kind, Some(&previous), fields)?;
         self.prepare(&id, &header.village, &mut record, Some(&previous))?;
         doc.update(&record)?;
-        if doc.commit(&self.author(), now_secs()).is_none() {
-            return Ok(SaveOutcome {
-                id,
-                kind,
-                created: false,
-                changed: false,
-            });
+        let changed = doc.commit(&self.author(), now_secs()).is_some();
+        if changed {
+            write_doc(tx, &header, Some(&record), &mut doc, None)?;
         }
-        let tx = self.conn.transaction()?;
-        write_doc(&tx, &header, Some(&record), &mut doc, None)?;
-        tx.commit()?;
         Ok(SaveOutcome {
             id,
             kind,
             created: false,
-            changed: true,
+            changed,
         })
     }
 
@@ -463,9 +493,9 @@ impl Replica {
             .load_doc(&id)?
             .ok_or_else(|| ReplicaError::NotFound(id.clone()))?;
         let header = doc.header()?;
-        let dirty: bool = self
-            .conn
-            .query_row("SELECT dirty FROM docs WHERE id = ?1", [&id], |r| r.get(0))?;
+        let dirty: bool =
+            self.conn
+                .query_row("SELECT dirty FROM docs WHERE id = ?1", [&id], |r| r.get(0))?;
         Ok(StoredRecord {
             id,
             kind,
@@ -541,10 +571,7 @@ impl Replica {
              WHERE search MATCH ?1 AND (?2 IS NULL OR r.kind = ?2)
              ORDER BY bm25(search), r.date DESC LIMIT ?3",
         )?;
-        let rows = stmt.query_map(
-            params![expr, kind.map(|k| k.as_str()), limit],
-            row_to_list,
-        )?;
+        let rows = stmt.query_map(params![expr, kind.map(|k| k.as_str()), limit], row_to_list)?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 

@@ -31,6 +31,8 @@ pub fn open(path: &Path, key: &Key) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    // SQLCipher would print decryption failures on stderr; the caller gets WrongKey instead.
+    let _ = conn.pragma_update(None, "cipher_log_level", "NONE");
     apply_key(&conn, key)?;
     // The first read decides whether the key is right; nothing has been written yet.
     let check: rusqlite::Result<i64> =

@@ -121,16 +121,20 @@ mod tests {
     #[test]
     fn indexes_bigrams_and_unigrams() {
         let (body, uni) = index_columns("开展党课，学习 Party lecture");
-        assert_eq!(body.split_whitespace().collect::<Vec<_>>(), [
-            "开展", "展党", "党课", "学习", "Party", "lecture"
-        ]);
+        assert_eq!(
+            body.split_whitespace().collect::<Vec<_>>(),
+            ["开展", "展党", "党课", "学习", "Party", "lecture"]
+        );
         assert_eq!(uni.split_whitespace().count(), 6);
     }
 
     #[test]
     fn queries() {
         assert_eq!(match_expression("党课").unwrap(), "body : \"党课\"");
-        assert_eq!(match_expression("党课学习").unwrap(), "body : \"党课 课学 学习\"");
+        assert_eq!(
+            match_expression("党课学习").unwrap(),
+            "body : \"党课 课学 学习\""
+        );
         assert_eq!(match_expression("党").unwrap(), "uni : \"党\"");
         assert_eq!(
             match_expression("lect 党课").unwrap(),

@@ -23,8 +23,10 @@ fn open(dir: &std::path::Path) -> Replica {
 }
 
 fn lecture(topic: &str, date: &str) -> Map<String, Value> {
-    obj(json!({"activity_kind": "party_lecture", "date": date, "topic": topic,
-               "lecturer": "王老师", "summary": "学习党章，讨论村集体经济发展"}))
+    obj(
+        json!({"activity_kind": "party_lecture", "date": date, "topic": topic,
+               "lecturer": "王老师", "summary": "学习党章，讨论村集体经济发展"}),
+    )
 }
 
 #[test]
@@ -32,14 +34,19 @@ fn wrong_key_is_a_clear_error_and_touches_nothing() {
     let dir = tempfile::tempdir().unwrap();
     {
         let mut r = open(dir.path());
-        r.put(Kind::Activity, &lecture("党课", "2026-05-01")).unwrap();
+        r.put(Kind::Activity, &lecture("党课", "2026-05-01"))
+            .unwrap();
     }
     let file = dir.path().join(zhucun_replica::FILE_NAME);
     let before = std::fs::read(&file).unwrap();
-    let err = Replica::open(dir.path(), &Key::Raw([8u8; 32])).err().unwrap();
+    let err = Replica::open(dir.path(), &Key::Raw([8u8; 32]))
+        .err()
+        .unwrap();
     assert!(matches!(err, ReplicaError::WrongKey { .. }), "{err}");
     assert!(err.to_string().contains("wrong key"));
-    let err = Replica::open(dir.path(), &Key::Passphrase("guess".into())).err().unwrap();
+    let err = Replica::open(dir.path(), &Key::Passphrase("guess".into()))
+        .err()
+        .unwrap();
     assert!(matches!(err, ReplicaError::WrongKey { .. }));
     assert_eq!(std::fs::read(&file).unwrap(), before);
     // The right key still opens it, with the record.
@@ -73,7 +80,9 @@ fn personal_data_is_not_in_plaintext_on_disk() {
 fn create_edit_get_and_the_device_village() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = open(dir.path());
-    let out = r.put(Kind::Activity, &lecture("党课：学习党章", "2026-05-01")).unwrap();
+    let out = r
+        .put(Kind::Activity, &lecture("党课：学习党章", "2026-05-01"))
+        .unwrap();
     assert!(out.created && out.changed);
     let got = r.get(&out.id).unwrap();
     assert_eq!(got.village, "v-east");
@@ -88,7 +97,10 @@ fn create_edit_get_and_the_device_village() {
     assert!(!e.created && e.changed);
     let got = r.get(&out.id).unwrap();
     assert_eq!(got.record["place"], "村委会会议室");
-    assert_eq!(got.record["topic"], "党课：学习党章", "fields not given stay");
+    assert_eq!(
+        got.record["topic"], "党课：学习党章",
+        "fields not given stay"
+    );
     // Saving the same again changes nothing.
     assert!(!r.put(Kind::Activity, &edit).unwrap().changed);
     // The wrong kind for an id is refused.
@@ -106,20 +118,32 @@ fn invalid_input_writes_nothing() {
     let e = r.put(Kind::Activity, &bad).unwrap_err();
     assert_eq!(e.to_string(), "invalid field: topic is required");
     bad = lecture("t", "2026-05-01");
-    bad.insert("attendees".into(), json!(["0190f0a0-0000-7000-8000-000000000000"]));
+    bad.insert(
+        "attendees".into(),
+        json!(["0190f0a0-0000-7000-8000-000000000000"]),
+    );
     let e = r.put(Kind::Activity, &bad).unwrap_err();
     assert!(e.to_string().contains("attendees[0]"), "{e}");
     let e = r
-        .put(Kind::Member, &obj(json!({"name": "x", "stage": "activist",
-            "applied_on": "2026-03-01", "activist_on": "2026-01-01"})))
+        .put(
+            Kind::Member,
+            &obj(json!({"name": "x", "stage": "activist",
+            "applied_on": "2026-03-01", "activist_on": "2026-01-01"})),
+        )
         .unwrap_err();
     assert!(e.to_string().contains("activist_on"), "{e}");
     let e = r
         .put(Kind::Project, &obj(json!({"name": "x", "funds_spent": -5})))
         .unwrap_err();
-    assert_eq!(e.to_string(), "invalid field: funds_spent must not be negative");
+    assert_eq!(
+        e.to_string(),
+        "invalid field: funds_spent must not be negative"
+    );
     let e = r
-        .put(Kind::Activity, &obj(json!({"village": "v-west", "topic": "t"})))
+        .put(
+            Kind::Activity,
+            &obj(json!({"village": "v-west", "topic": "t"})),
+        )
         .unwrap_err();
     assert!(matches!(e, ReplicaError::OutOfScope { .. }));
     assert!(r.list(&Filter::default()).unwrap().is_empty());
@@ -143,12 +167,16 @@ fn attendees_come_from_the_roster() {
 fn lists_filter_from_projections() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = open(dir.path());
-    r.put(Kind::Activity, &lecture("五月党课", "2026-05-10")).unwrap();
-    r.put(Kind::Activity, &lecture("六月党课", "2026-06-10")).unwrap();
+    r.put(Kind::Activity, &lecture("五月党课", "2026-05-10"))
+        .unwrap();
+    r.put(Kind::Activity, &lecture("六月党课", "2026-06-10"))
+        .unwrap();
     r.put(
         Kind::Activity,
-        &obj(json!({"activity_kind": "household_visit", "date": "2026-05-12",
-                    "topic": "走访困难户", "household": "张家"})),
+        &obj(
+            json!({"activity_kind": "household_visit", "date": "2026-05-12",
+                    "topic": "走访困难户", "household": "张家"}),
+        ),
     )
     .unwrap();
     let may = r
@@ -183,34 +211,50 @@ fn lists_filter_from_projections() {
 fn search_finds_two_character_chinese_words_phrases_and_latin() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = open(dir.path());
-    let a = r.put(Kind::Activity, &lecture("学习新党章", "2026-05-01")).unwrap();
+    let a = r
+        .put(Kind::Activity, &lecture("学习新党章", "2026-05-01"))
+        .unwrap();
     let b = r
         .put(
             Kind::Activity,
-            &obj(json!({"activity_kind": "household_visit", "date": "2026-05-02",
+            &obj(
+                json!({"activity_kind": "household_visit", "date": "2026-05-02",
                         "topic": "Visit to the Zhang household", "household": "张家",
-                        "summary": "了解务工情况"})),
+                        "summary": "了解务工情况"}),
+            ),
         )
         .unwrap();
     let ids = |q: &str| -> Vec<String> {
-        r.search(q, None, 20).unwrap().into_iter().map(|h| h.id).collect()
+        r.search(q, None, 20)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
     };
-    assert_eq!(ids("党章"), [a.id.clone()]);
-    assert_eq!(ids("集体经济"), [a.id.clone()]);
-    assert_eq!(ids("务工"), [b.id.clone()]);
-    assert_eq!(ids("visit"), [b.id.clone()], "case-insensitive word");
-    assert_eq!(ids("househ"), [b.id.clone()], "prefix");
-    assert!(ids("党课学习").is_empty(), "characters not adjacent do not match");
+    assert_eq!(ids("党章"), vec![a.id.clone()]);
+    assert_eq!(ids("集体经济"), vec![a.id.clone()]);
+    assert_eq!(ids("务工"), vec![b.id.clone()]);
+    assert_eq!(ids("visit"), vec![b.id.clone()], "case-insensitive word");
+    assert_eq!(ids("househ"), vec![b.id.clone()], "prefix");
+    assert!(
+        ids("党课学习").is_empty(),
+        "characters not adjacent do not match"
+    );
     assert!(ids("章党").is_empty());
     assert_eq!(ids("张").len(), 1);
-    assert!(ids("\"').*").is_empty(), "query syntax is not passed through");
+    assert!(
+        ids("\"').*").is_empty(),
+        "query syntax is not passed through"
+    );
 }
 
 #[test]
 fn history_says_who_changed_what() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = open(dir.path());
-    let out = r.put(Kind::Activity, &lecture("党课", "2026-05-01")).unwrap();
+    let out = r
+        .put(Kind::Activity, &lecture("党课", "2026-05-01"))
+        .unwrap();
     let mut edit = Map::new();
     edit.insert("id".into(), json!(out.id));
     edit.insert("summary".into(), json!("改过的摘要"));
@@ -229,7 +273,9 @@ fn import_merges_and_export_is_canonical() {
     let mut a = open(d1.path());
     let mut b = open(d2.path());
     assert_ne!(a.profile().actor, b.profile().actor, "one actor per device");
-    let out = a.put(Kind::Activity, &lecture("党课", "2026-05-01")).unwrap();
+    let out = a
+        .put(Kind::Activity, &lecture("党课", "2026-05-01"))
+        .unwrap();
     b.import_doc(&a.doc_bytes(&out.id).unwrap()).unwrap();
     let mut ea = Map::new();
     ea.insert("id".into(), json!(out.id));
@@ -243,11 +289,18 @@ fn import_merges_and_export_is_canonical() {
     assert!(r1.changed && !r1.created);
     b.import_doc(&a.doc_bytes(&out.id).unwrap()).unwrap();
     // Importing the same again is a no-op.
-    assert!(!b.import_doc(&a.doc_bytes(&out.id).unwrap()).unwrap().changed);
+    assert!(
+        !b.import_doc(&a.doc_bytes(&out.id).unwrap())
+            .unwrap()
+            .changed
+    );
     let (mut xa, mut xb) = (Vec::new(), Vec::new());
     a.export_canonical(&mut xa).unwrap();
     b.export_canonical(&mut xb).unwrap();
-    assert_eq!(String::from_utf8(xa.clone()).unwrap(), String::from_utf8(xb).unwrap());
+    assert_eq!(
+        String::from_utf8(xa.clone()).unwrap(),
+        String::from_utf8(xb).unwrap()
+    );
     let v: Value = serde_json::from_slice(&xa).unwrap();
     assert_eq!(v["records"][0]["place"], "村委会");
     assert_eq!(v["records"][0]["lecturer"], "刘老师");
@@ -262,9 +315,13 @@ fn import_merges_and_export_is_canonical() {
 fn monthly_report_figures_come_from_records() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = open(dir.path());
-    r.put(Kind::Village, &obj(json!({"name": "东村", "development_target": 4})))
+    r.put(
+        Kind::Village,
+        &obj(json!({"name": "东村", "development_target": 4})),
+    )
+    .unwrap();
+    r.put(Kind::Activity, &lecture("党课", "2026-05-01"))
         .unwrap();
-    r.put(Kind::Activity, &lecture("党课", "2026-05-01")).unwrap();
     r.put(
         Kind::Activity,
         &obj(json!({"activity_kind": "branch_committee_meeting", "date": "2026-05-03", "topic": "支委会"})),
@@ -272,13 +329,18 @@ fn monthly_report_figures_come_from_records() {
     .unwrap();
     r.put(
         Kind::Member,
-        &obj(json!({"name": "赵丽", "gender": "female", "stage": "probationary",
+        &obj(
+            json!({"name": "赵丽", "gender": "female", "stage": "probationary",
                     "applied_on": "2025-01-01", "activist_on": "2025-03-01",
-                    "target_on": "2025-10-01", "probationary_on": "2026-04-01"})),
+                    "target_on": "2025-10-01", "probationary_on": "2026-04-01"}),
+        ),
     )
     .unwrap();
     let out = r
-        .put(Kind::Report, &obj(json!({"month": "2026-05", "narrative": "本月工作"})))
+        .put(
+            Kind::Report,
+            &obj(json!({"month": "2026-05", "narrative": "本月工作"})),
+        )
         .unwrap();
     let rep = r.get(&out.id).unwrap().record;
     let f = &rep["figures"];
@@ -297,7 +359,8 @@ fn monthly_report_figures_come_from_records() {
     sub.insert("id".into(), json!(out.id));
     sub.insert("state".into(), json!("submitted"));
     r.put(Kind::Report, &sub).unwrap();
-    r.put(Kind::Activity, &lecture("又一次党课", "2026-05-20")).unwrap();
+    r.put(Kind::Activity, &lecture("又一次党课", "2026-05-20"))
+        .unwrap();
     let mut touch = Map::new();
     touch.insert("id".into(), json!(out.id));
     touch.insert("narrative".into(), json!("本月工作（补充）"));
@@ -306,7 +369,12 @@ fn monthly_report_figures_come_from_records() {
         r.get(&out.id).unwrap().record["figures"]["activities_total"],
         2
     );
-    assert_eq!(r.monthly_figures("v-east", 2026, 5).unwrap().activities_total, 3);
+    assert_eq!(
+        r.monthly_figures("v-east", 2026, 5)
+            .unwrap()
+            .activities_total,
+        3
+    );
 }
 
 #[test]
@@ -324,7 +392,10 @@ fn blobs_are_content_addressed_and_attachments_must_exist() {
     );
     r.put(Kind::Activity, &a).unwrap();
     let missing = "0".repeat(64);
-    a.insert("attachments".into(), json!([{"hash": missing, "name": "x.jpg"}]));
+    a.insert(
+        "attachments".into(),
+        json!([{"hash": missing, "name": "x.jpg"}]),
+    );
     let e = r.put(Kind::Activity, &a).unwrap_err();
     assert!(e.to_string().contains("attachments[0].hash"), "{e}");
 }
@@ -333,13 +404,17 @@ fn blobs_are_content_addressed_and_attachments_must_exist() {
 fn newer_fields_survive_an_edit_through_the_replica() {
     let d1 = tempfile::tempdir().unwrap();
     let mut r = open(d1.path());
-    let out = r.put(Kind::Activity, &lecture("党课", "2026-05-01")).unwrap();
+    let out = r
+        .put(Kind::Activity, &lecture("党课", "2026-05-01"))
+        .unwrap();
     // A newer app version on another device adds a field and bumps the schema.
     let mut doc =
         zhucun_model::automerge::AutoCommit::load(&r.doc_bytes(&out.id).unwrap()).unwrap();
     use zhucun_model::automerge::transaction::Transactable;
-    doc.put(zhucun_model::automerge::ROOT, "weather", "小雨").unwrap();
-    doc.put(zhucun_model::automerge::ROOT, "schema", 2i64).unwrap();
+    doc.put(zhucun_model::automerge::ROOT, "weather", "小雨")
+        .unwrap();
+    doc.put(zhucun_model::automerge::ROOT, "schema", 2i64)
+        .unwrap();
     doc.commit();
     r.import_doc(&doc.save()).unwrap();
     let mut edit = Map::new();

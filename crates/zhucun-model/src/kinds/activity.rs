@@ -10,7 +10,9 @@ use crate::facts::Facts;
 use crate::figures::ActivityFacts;
 use crate::values::{check_hash, max_len, opt_date, required, Attachment};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
     /// 支部党员大会
@@ -213,7 +215,10 @@ impl RecordBody for Activity {
         }
         for (i, a) in self.attendees.iter().enumerate() {
             if a.trim().is_empty() {
-                return Err(InvalidField::new(format!("attendees[{i}]"), Reason::Required));
+                return Err(InvalidField::new(
+                    format!("attendees[{i}]"),
+                    Reason::Required,
+                ));
             }
             if self.attendees[..i].contains(a) {
                 return Err(InvalidField::new(
@@ -315,7 +320,10 @@ mod tests {
         assert!(lecture().validate(None).is_ok());
         let mut a = lecture();
         a.lecturer = " ".into();
-        assert_eq!(a.validate(None).unwrap_err().to_string(), "lecturer is required");
+        assert_eq!(
+            a.validate(None).unwrap_err().to_string(),
+            "lecturer is required"
+        );
     }
 
     #[test]

@@ -94,13 +94,19 @@ impl Inspection {
 }
 
 fn period_ok(kind: InspectionKind, p: &str) -> bool {
-    let year_ok = |y: &str| y.len() == 4 && y.parse::<u32>().is_ok_and(|y| (1900..=2200).contains(&y));
+    let year_ok =
+        |y: &str| y.len() == 4 && y.parse::<u32>().is_ok_and(|y| (1900..=2200).contains(&y));
     match kind {
         InspectionKind::QuarterlyInspection => p
             .split_once("-Q")
             .is_some_and(|(y, q)| year_ok(y) && matches!(q, "1" | "2" | "3" | "4")),
         InspectionKind::AnnualEvaluation | InspectionKind::Debriefing => year_ok(p),
-        _ => year_ok(p) || parse_month(p).is_some() || p.split_once("-Q").is_some_and(|(y, q)| year_ok(y) && matches!(q, "1" | "2" | "3" | "4")),
+        _ => {
+            year_ok(p)
+                || parse_month(p).is_some()
+                || p.split_once("-Q")
+                    .is_some_and(|(y, q)| year_ok(y) && matches!(q, "1" | "2" | "3" | "4"))
+        }
     }
 }
 
@@ -113,7 +119,9 @@ impl RecordBody for Inspection {
             return Err(InvalidField::new(
                 "period",
                 Reason::Format(match self.inspection_kind {
-                    InspectionKind::QuarterlyInspection => "must be a quarter such as 2026-Q2".into(),
+                    InspectionKind::QuarterlyInspection => {
+                        "must be a quarter such as 2026-Q2".into()
+                    }
                     InspectionKind::AnnualEvaluation | InspectionKind::Debriefing => {
                         "must be a year such as 2026".into()
                     }
@@ -145,7 +153,11 @@ impl RecordBody for Inspection {
 
     fn facts(&self) -> Facts {
         let (score, max) = self.total();
-        let mut search = vec![self.period.clone(), self.inspector.clone(), self.summary.clone()];
+        let mut search = vec![
+            self.period.clone(),
+            self.inspector.clone(),
+            self.summary.clone(),
+        ];
         search.extend(self.findings.iter().map(|f| f.text.clone()));
         Facts {
             title: format!("{} {}", self.period, self.inspector),

@@ -381,13 +381,17 @@ mod tests {
         let mut m = Map::new();
         m.insert("colour".into(), Json::from("red"));
         let e = AnyRecord::apply_input(Kind::Activity, None, &m).unwrap_err();
-        assert_eq!(e.to_string(), "invalid field: colour is not a field of this kind of record");
+        assert_eq!(
+            e.to_string(),
+            "invalid field: colour is not a field of this kind of record"
+        );
     }
 
     #[test]
     fn unknown_nested_input_field_is_named() {
         let input: Map<String, Json> =
-            serde_json::from_str(r#"{"follow_ups":[{"text":"a"},{"text":"b","colour":1}]}"#).unwrap();
+            serde_json::from_str(r#"{"follow_ups":[{"text":"a"},{"text":"b","colour":1}]}"#)
+                .unwrap();
         let e = AnyRecord::apply_input(Kind::Activity, None, &input).unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -129,8 +129,11 @@ impl RecordBody for Project {
                 funds_spent: self.funds_spent,
                 annual_income: self.annual_income,
                 milestones: self.milestones.len() as u32,
-                milestones_done: self.milestones.iter().filter(|m| m.done_on.is_some()).count()
-                    as u32,
+                milestones_done: self
+                    .milestones
+                    .iter()
+                    .filter(|m| m.done_on.is_some())
+                    .count() as u32,
                 due_on: self.due_on,
             })
             .unwrap_or_default(),

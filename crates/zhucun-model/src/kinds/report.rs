@@ -30,7 +30,10 @@ impl ReportState {
         self == to
             || matches!(
                 (self, to),
-                (Draft, Submitted) | (Submitted, Returned) | (Submitted, Accepted) | (Returned, Submitted)
+                (Draft, Submitted)
+                    | (Submitted, Returned)
+                    | (Submitted, Accepted)
+                    | (Returned, Submitted)
             )
     }
 
@@ -96,12 +99,17 @@ impl RecordBody for MonthlyReport {
     fn facts(&self) -> Facts {
         Facts {
             title: format!("{} 月报", self.month),
-            date: parse_month(&self.month).and_then(|(y, m)| chrono::NaiveDate::from_ymd_opt(y, m, 1)),
+            date: parse_month(&self.month)
+                .and_then(|(y, m)| chrono::NaiveDate::from_ymd_opt(y, m, 1)),
             sub_kind: Some(self.month.clone()),
             status: Some(enum_name(&self.state)),
             reaches: Vec::new(),
-            search_text: [self.month.as_str(), self.narrative.as_str(), self.review_comment.as_str()]
-                .join("\n"),
+            search_text: [
+                self.month.as_str(),
+                self.narrative.as_str(),
+                self.review_comment.as_str(),
+            ]
+            .join("\n"),
             detail: serde_json::json!({ "month": self.month }),
         }
     }
