@@ -493,9 +493,11 @@ impl Replica {
             .load_doc(&id)?
             .ok_or_else(|| ReplicaError::NotFound(id.clone()))?;
         let header = doc.header()?;
-        let dirty: bool =
-            self.conn
-                .query_row("SELECT dirty FROM docs WHERE id = ?1", [&id], |r| r.get(0))?;
+        let dirty: bool = self.conn.query_row(
+            "SELECT s.dirty FROM sync_state s JOIN docs d ON d.n = s.n WHERE d.id = ?1",
+            [&id],
+            |r| r.get(0),
+        )?;
         Ok(StoredRecord {
             id,
             kind,
@@ -518,7 +520,7 @@ impl Replica {
     pub fn list(&self, f: &Filter) -> Result<Vec<ListRow>> {
         let mut sql = String::from(
             "SELECT r.id, r.kind, r.village, r.title, r.date, r.sub_kind, r.status, d.dirty
-             FROM records r JOIN docs d ON d.n = r.n WHERE 1=1",
+             FROM records r JOIN sync_state d ON d.n = r.n WHERE 1=1",
         );
         let mut args: Vec<String> = Vec::new();
         let mut bind = |v: &str| {
@@ -549,7 +551,8 @@ impl Replica {
         if f.unsynced_only {
             sql.push_str(" AND d.dirty = 1");
         }
-        sql.push_str(" ORDER BY r.date IS NULL, r.date DESC, r.id DESC");
+        // NULL dates sort last; (kind, date) indexes carry n, so this walks an index.
+        sql.push_str(" ORDER BY r.date DESC, r.n DESC");
         sql.push_str(&format!(
             " LIMIT {} OFFSET {}",
             f.limit.map(i64::from).unwrap_or(-1),
@@ -560,16 +563,18 @@ impl Replica {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    /// Full-text search over every record this device holds (see `search.rs`), best first.
+    /// Full-text search over every record this device holds (see `search.rs`), the most
+    /// recently created records first. The index is walked newest first and stops at
+    /// `limit`, so a word found in every record costs no more than a rare one.
     pub fn search(&self, text: &str, kind: Option<Kind>, limit: u32) -> Result<Vec<ListRow>> {
         let Some(expr) = search::match_expression(text) else {
             return Ok(Vec::new());
         };
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.id, r.kind, r.village, r.title, r.date, r.sub_kind, r.status, d.dirty
-             FROM search s JOIN records r ON r.n = s.rowid JOIN docs d ON d.n = r.n
+             FROM search s JOIN records r ON r.n = s.rowid JOIN sync_state d ON d.n = r.n
              WHERE search MATCH ?1 AND (?2 IS NULL OR r.kind = ?2)
-             ORDER BY bm25(search), r.date DESC LIMIT ?3",
+             ORDER BY s.rowid DESC LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![expr, kind.map(|k| k.as_str()), limit], row_to_list)?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
@@ -774,21 +779,26 @@ fn write_doc(
     let heads_s = heads_json(&heads);
     let bytes = doc.save();
     tx.execute(
-        "INSERT INTO docs(id, kind, village, heads, bytes) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT(id) DO UPDATE SET heads = excluded.heads, bytes = excluded.bytes",
-        params![id, header.kind.as_str(), header.village, heads_s, bytes],
+        "INSERT INTO docs(id, kind, village, bytes) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes",
+        params![id, header.kind.as_str(), header.village, bytes],
+    )?;
+    let n: i64 = tx.query_row("SELECT n FROM docs WHERE id = ?1", [&id], |r| r.get(0))?;
+    tx.execute(
+        "INSERT INTO sync_state(n, heads) VALUES (?1, ?2)
+         ON CONFLICT(n) DO UPDATE SET heads = excluded.heads",
+        params![n, heads_s],
     )?;
     if let Some(a) = acked {
         tx.execute(
-            "UPDATE docs SET acked_heads = ?2 WHERE id = ?1",
-            params![id, heads_json(a)],
+            "UPDATE sync_state SET acked_heads = ?2 WHERE n = ?1",
+            params![n, heads_json(a)],
         )?;
     }
     tx.execute(
-        "UPDATE docs SET dirty = (acked_heads != heads) WHERE id = ?1",
-        [&id],
+        "UPDATE sync_state SET dirty = (acked_heads != heads) WHERE n = ?1",
+        [n],
     )?;
-    let n: i64 = tx.query_row("SELECT n FROM docs WHERE id = ?1", [&id], |r| r.get(0))?;
     let facts = record.map(|r| r.facts()).unwrap_or_default();
     let title = if record.is_some() {
         facts.title.clone()
@@ -827,6 +837,8 @@ fn write_doc(
         "INSERT INTO search(rowid, body, uni) VALUES (?1, ?2, ?3)",
         params![n, body, uni],
     )?;
+    // A bounded share of index merging (about 16 pages), so no single save pays for a big merge.
+    tx.execute("INSERT INTO search(search, rank) VALUES ('merge', 16)", [])?;
     Ok(())
 }
 

@@ -6,18 +6,24 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- One Automerge document per record, and its sync bookkeeping.
+-- One Automerge document per record. Its rows are big (a page or more each), so nothing a
+-- list reads lives here.
 CREATE TABLE docs (
-    n           INTEGER PRIMARY KEY,
-    id          TEXT NOT NULL UNIQUE,
-    kind        TEXT NOT NULL,
-    village     TEXT NOT NULL,
-    heads       TEXT NOT NULL,              -- JSON array of change hashes now
-    acked_heads TEXT NOT NULL DEFAULT '[]', -- heads the server last acknowledged
-    dirty       INTEGER NOT NULL DEFAULT 1, -- has changes the server has not acknowledged
-    bytes       BLOB NOT NULL
+    n       INTEGER PRIMARY KEY,
+    id      TEXT NOT NULL UNIQUE,
+    kind    TEXT NOT NULL,
+    village TEXT NOT NULL,
+    bytes   BLOB NOT NULL
 );
-CREATE INDEX docs_dirty ON docs(dirty) WHERE dirty = 1;
+
+-- Sync bookkeeping per record: small rows lists can join.
+CREATE TABLE sync_state (
+    n           INTEGER PRIMARY KEY REFERENCES docs(n),
+    heads       TEXT NOT NULL,              -- JSON array of the document's change hashes now
+    acked_heads TEXT NOT NULL DEFAULT '[]', -- heads the server last acknowledged
+    dirty       INTEGER NOT NULL DEFAULT 1  -- has changes the server has not acknowledged
+);
+CREATE INDEX sync_state_dirty ON sync_state(dirty) WHERE dirty = 1;
 
 -- The projection row: what lists, filters and reports read instead of documents.
 CREATE TABLE records (
@@ -45,6 +51,9 @@ CREATE TABLE record_reach (
 -- Full-text search; rowid = docs.n. `body` holds words and CJK bigrams, `uni` single CJK
 -- characters (see search.rs).
 CREATE VIRTUAL TABLE search USING fts5(body, uni, tokenize = 'unicode61');
+-- No merging inside an insert (it made every 64th save slow); each save does a bounded
+-- share of merge work instead (see write_doc).
+INSERT INTO search(search, rank) VALUES ('automerge', 0);
 
 -- Who is behind an Automerge actor id, as far as this device knows.
 CREATE TABLE actors (
