@@ -675,22 +675,35 @@ impl Replica {
 
     /// The figures of a village's monthly report, computed from projection rows.
     pub fn monthly_figures(&self, village: &str, year: i32, month: u32) -> Result<MonthlyFigures> {
-        let details = |kind: &str| -> Result<Vec<(String, String)>> {
+        let details = |kind: &str, from: &str, to: &str| -> Result<Vec<(String, String)>> {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT id, detail FROM records WHERE village = ?1 AND kind = ?2 AND readable = 1 ORDER BY date, id",
+                "SELECT id, detail FROM records
+                 WHERE village = ?1 AND kind = ?2 AND readable = 1
+                   AND (?3 = '' OR (date >= ?3 AND date < ?4))
+                 ORDER BY date, id",
             )?;
-            let rows = stmt.query_map(params![village, kind], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows = stmt.query_map(params![village, kind, from, to], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
             Ok(rows.collect::<std::result::Result<_, _>>()?)
         };
-        let activities: Vec<ActivityFacts> = details("activity")?
+        // Activities from the quarter's start (the quarterly half of "three meetings and one
+        // lesson") to the month's end; the roster and projects whole.
+        let q_start = format!("{year:04}-{:02}-01", (month.clamp(1, 12) - 1) / 3 * 3 + 1);
+        let next = if month >= 12 {
+            format!("{:04}-01-01", year + 1)
+        } else {
+            format!("{year:04}-{:02}-01", month + 1)
+        };
+        let activities: Vec<ActivityFacts> = details("activity", &q_start, &next)?
             .into_iter()
             .filter_map(|(_, d)| serde_json::from_str(&d).ok())
             .collect();
-        let members: Vec<MemberFacts> = details("member")?
+        let members: Vec<MemberFacts> = details("member", "", "")?
             .into_iter()
             .filter_map(|(_, d)| serde_json::from_str(&d).ok())
             .collect();
-        let projects: Vec<(String, ProjectFacts)> = details("project")?
+        let projects: Vec<(String, ProjectFacts)> = details("project", "", "")?
             .into_iter()
             .filter_map(|(id, d)| serde_json::from_str(&d).ok().map(|p| (id, p)))
             .collect();
