@@ -68,6 +68,17 @@ fn exchange(from: &Replica, to: &mut Replica, rng: &mut StdRng) {
     }
 }
 
+/// Replica `from` to read and replica `to` to write (`from != to`).
+fn pair_mut(reps: &mut [Replica], from: usize, to: usize) -> (&Replica, &mut Replica) {
+    if from < to {
+        let (l, r) = reps.split_at_mut(to);
+        (&l[from], &mut r[0])
+    } else {
+        let (l, r) = reps.split_at_mut(from);
+        (&r[0], &mut l[to])
+    }
+}
+
 fn random_edit(r: &mut Replica, rng: &mut StdRng, step: usize) {
     let acts = ids(r, Kind::Activity);
     let members = ids(r, Kind::Member);
@@ -206,13 +217,7 @@ fn run_seed(seed: u64, steps: usize) {
         if rng.random_bool(0.2) {
             let from = rng.random_range(0..3);
             let to = (from + rng.random_range(1..3)) % 3;
-            let (a, b) = if from < to {
-                let (l, r) = reps.split_at_mut(to);
-                (&l[from], &mut r[0])
-            } else {
-                let (l, r) = reps.split_at_mut(from);
-                (&r[0], &mut l[to])
-            };
+            let (a, b) = pair_mut(&mut reps, from, to);
             exchange(a, b, &mut rng);
         } else {
             let i = rng.random_range(0..3);
@@ -229,13 +234,7 @@ fn run_seed(seed: u64, steps: usize) {
             pairs.swap(i, j);
         }
         for (from, to) in pairs {
-            let (a, b) = if from < to {
-                let (l, r) = reps.split_at_mut(to);
-                (&l[from], &mut r[0])
-            } else {
-                let (l, r) = reps.split_at_mut(from);
-                (&r[0], &mut l[to])
-            };
+            let (a, b) = pair_mut(&mut reps, from, to);
             exchange(a, b, &mut rng);
         }
     }

@@ -49,9 +49,15 @@ fn wrong_key_is_a_clear_error_and_touches_nothing() {
         .unwrap();
     assert!(matches!(err, ReplicaError::WrongKey { .. }));
     assert_eq!(std::fs::read(&file).unwrap(), before);
-    // The right key still opens it, with the record.
+    // The right key still opens it, with the record and the same device actor.
+    let actor = open(dir.path()).profile().actor.clone();
     let r = Replica::open(dir.path(), &key()).unwrap();
     assert_eq!(r.list(&Filter::default()).unwrap().len(), 1);
+    assert_eq!(
+        r.profile().actor,
+        actor,
+        "one persisted actor id per device"
+    );
 }
 
 #[test]
@@ -425,4 +431,36 @@ fn newer_fields_survive_an_edit_through_the_replica() {
     assert_eq!(got["weather"], "小雨");
     assert_eq!(got["schema"], 2);
     assert_eq!(got["place"], "文化广场");
+}
+
+/// A replica written by the first released schema (made with `zhucun` at schema 1, key
+/// `fixture-v1`): every later version must open it, migrate it and find its records.
+#[test]
+fn a_replica_from_schema_1_opens_and_migrates() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replica-v1.db"),
+        dir.path().join(zhucun_replica::FILE_NAME),
+    )
+    .unwrap();
+    let mut r = Replica::open(dir.path(), &Key::Passphrase("fixture-v1".into())).unwrap();
+    assert_eq!(r.integrity_check().unwrap(), ["ok"]);
+    assert_eq!(r.profile().person, "固定样本");
+    let acts = r.search("党章", Some(Kind::Activity), 10).unwrap();
+    assert_eq!(acts.len(), 1);
+    let act = r.get(&acts[0].id).unwrap().record;
+    let member = r.get(act["attendees"][0].as_str().unwrap()).unwrap().record;
+    assert_eq!(member["name"], "王芳");
+    assert_eq!(member["id_number"], "11010519491231002X");
+    let reports = r
+        .list(&Filter {
+            kind: Some(Kind::Report),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(reports[0].status.as_deref(), Some("draft"));
+    // And it takes new writes.
+    r.put(Kind::Activity, &lecture("新的党课", "2026-06-01"))
+        .unwrap();
+    assert_eq!(r.search("新的", None, 5).unwrap().len(), 1);
 }
