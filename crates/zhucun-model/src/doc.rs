@@ -186,6 +186,71 @@ impl RecordDoc {
         Ok(self.doc.get_heads() != before)
     }
 
+    /// Raw bytes of every change not reachable from `heads` (what a peer holding `heads` lacks).
+    pub fn changes_since(&mut self, heads: &[ChangeHash]) -> Vec<Vec<u8>> {
+        self.doc
+            .get_changes(heads)
+            .into_iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect()
+    }
+
+    /// Apply raw chunks from a peer or the server: Automerge changes or whole saved
+    /// documents. Applying a chunk twice is a no-op. Returns whether the document changed.
+    pub fn apply_change_bytes<B: AsRef<[u8]>>(&mut self, chunks: &[B]) -> Result<bool, ModelError> {
+        let before = self.doc.get_heads();
+        // Parse every chunk before applying any, so a bad one leaves the document untouched.
+        let mut probe = automerge::AutoCommit::new();
+        for c in chunks {
+            probe
+                .load_incremental(c.as_ref())
+                .map_err(|e| DocError::Automerge(e.to_string()))?;
+        }
+        for c in chunks {
+            self.doc
+                .load_incremental(c.as_ref())
+                .map_err(|e| DocError::Automerge(e.to_string()))?;
+        }
+        Ok(self.doc.get_heads() != before)
+    }
+
+    /// Changes this document waits for: dependencies of applied changes it does not have.
+    pub fn missing_deps(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_missing_deps(&[])
+    }
+
+    /// Whether every hash in `heads` is a change of this document.
+    pub fn has_all(&mut self, heads: &[ChangeHash]) -> bool {
+        heads
+            .iter()
+            .all(|h| self.doc.get_change_by_hash(h).is_some())
+    }
+
+    /// The next message of Automerge's sync protocol for a peer in `state`, encoded.
+    pub fn generate_sync_message(&mut self, state: &mut automerge::sync::State) -> Option<Vec<u8>> {
+        use automerge::sync::SyncDoc;
+        self.doc
+            .sync()
+            .generate_sync_message(state)
+            .map(|m| m.encode())
+    }
+
+    /// Receive an encoded message of Automerge's sync protocol.
+    pub fn receive_sync_message(
+        &mut self,
+        state: &mut automerge::sync::State,
+        message: &[u8],
+    ) -> Result<(), ModelError> {
+        use automerge::sync::SyncDoc;
+        let m = automerge::sync::Message::decode(message)
+            .map_err(|e| DocError::Automerge(e.to_string()))?;
+        self.doc
+            .sync()
+            .receive_sync_message(state, m)
+            .map_err(|e| DocError::Automerge(e.to_string()))?;
+        Ok(())
+    }
+
     /// Every change in causal order, with the top-level fields it touched.
     pub fn history(&mut self) -> Vec<HistoryEntry> {
         let changes: Vec<_> = self.doc.get_changes(&[]).into_iter().collect();
@@ -522,6 +587,63 @@ mod tests {
         assert_eq!(hist[1].fields, vec!["place".to_string()]);
         assert_eq!(hist[1].person.as_deref(), Some("李明"));
         assert!(hist[0].fields.contains(&"topic".to_string()));
+    }
+
+    #[test]
+    fn changes_travel_as_bytes_and_twice_is_a_no_op() {
+        let h = header(Kind::Activity);
+        let mut a = RecordDoc::create(new_actor(), &h, &activity("t", "s")).unwrap();
+        a.commit(&Author::default(), 0);
+        let base = a.heads();
+        let mut b = RecordDoc::load(&a.save(), new_actor()).unwrap();
+        let mut r = a.record().unwrap();
+        if let AnyRecord::Activity(x) = &mut r {
+            x.place = "村部".into();
+        }
+        a.update(&r).unwrap();
+        a.commit(&Author::default(), 0);
+        let changes = a.changes_since(&base);
+        assert_eq!(changes.len(), 1);
+        assert!(b.apply_change_bytes(&changes).unwrap());
+        assert!(!b.apply_change_bytes(&changes).unwrap());
+        assert_eq!(b.to_json()["place"], "村部");
+        assert!(b.apply_change_bytes(&[b"junk".to_vec()]).is_err());
+        // A change whose dependency is missing waits.
+        let mut c = RecordDoc::create(new_actor(), &h, &activity("t", "s")).unwrap();
+        c.commit(&Author::default(), 0);
+        let mut fresh = RecordDoc::from_autocommit(automerge::AutoCommit::new());
+        let later = a.changes_since(&base);
+        fresh.apply_change_bytes(&later).unwrap();
+        assert!(!fresh.missing_deps().is_empty());
+    }
+
+    #[test]
+    fn automerge_sync_protocol_converges() {
+        let h = header(Kind::Activity);
+        let mut a = RecordDoc::create(new_actor(), &h, &activity("t", "one")).unwrap();
+        a.commit(&Author::default(), 0);
+        let mut b = RecordDoc::load(&a.save(), new_actor()).unwrap();
+        let mut r = b.record().unwrap();
+        if let AnyRecord::Activity(x) = &mut r {
+            x.place = "b".into();
+        }
+        b.update(&r).unwrap();
+        b.commit(&Author::default(), 0);
+        let (mut sa, mut sb) = (automerge::sync::State::new(), automerge::sync::State::new());
+        for _ in 0..10 {
+            let ma = a.generate_sync_message(&mut sa);
+            if let Some(m) = &ma {
+                b.receive_sync_message(&mut sb, m).unwrap();
+            }
+            let mb = b.generate_sync_message(&mut sb);
+            if let Some(m) = &mb {
+                a.receive_sync_message(&mut sa, m).unwrap();
+            }
+            if ma.is_none() && mb.is_none() {
+                break;
+            }
+        }
+        assert_eq!(a.to_json(), b.to_json());
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod blobs;
 mod error;
 mod schema;
 mod search;
+mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,7 @@ use zhucun_model::{
 pub use blobs::{BlobInfo, CHUNK_SIZE, MAX_BLOB_SIZE};
 pub use error::ReplicaError;
 pub use search::{index_columns, match_expression};
+pub use sync::{DirtyRecord, PullApplied, ServerLink};
 
 pub type Result<T> = std::result::Result<T, ReplicaError>;
 
@@ -129,7 +131,7 @@ pub struct Replica {
     actor: ActorId,
 }
 
-fn heads_json(heads: &[ChangeHash]) -> String {
+pub(crate) fn heads_json(heads: &[ChangeHash]) -> String {
     let v: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
     serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
 }
@@ -262,7 +264,7 @@ impl Replica {
         }
     }
 
-    fn load_doc(&self, id: &str) -> Result<Option<(Kind, RecordDoc)>> {
+    pub(crate) fn load_doc(&self, id: &str) -> Result<Option<(Kind, RecordDoc)>> {
         let row: Option<(String, Vec<u8>)> = self
             .conn
             .query_row("SELECT kind, bytes FROM docs WHERE id = ?1", [id], |r| {
@@ -780,7 +782,7 @@ fn row_to_list(r: &rusqlite::Row<'_>) -> rusqlite::Result<ListRow> {
 /// Write a document, its projection row, search entry and sync bookkeeping. The caller owns
 /// the transaction, so all of it lands together or not at all. `acked` sets the heads the
 /// server acknowledged (sync); `None` keeps them.
-fn write_doc(
+pub(crate) fn write_doc(
     tx: &Transaction<'_>,
     header: &Header,
     record: Option<&AnyRecord>,

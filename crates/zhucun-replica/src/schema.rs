@@ -10,7 +10,10 @@ use rusqlite::{Connection, OpenFlags};
 use crate::{Key, ReplicaError, Result};
 
 /// Every migration ever shipped, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_sync.sql"),
+];
 
 fn apply_key(conn: &Connection, key: &Key) -> rusqlite::Result<()> {
     match key {

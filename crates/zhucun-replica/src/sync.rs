@@ -1,0 +1,298 @@
+//! The replica's side of sync: which records have changes the server has not acknowledged,
+//! what the server acknowledged or refused, and applying what the server sends, one page per
+//! transaction together with the cursor. No network here: `zhucun-sync` carries the bytes.
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use zhucun_model::automerge::{ActorId, ChangeHash};
+use zhucun_model::RecordDoc;
+
+use crate::{heads_json, write_doc, Replica, ReplicaError, Result};
+
+/// A record with changes the server has not acknowledged.
+#[derive(Debug, Clone)]
+pub struct DirtyRecord {
+    pub id: String,
+    pub base_heads: Vec<ChangeHash>,
+    pub changes: Vec<Vec<u8>>,
+    pub heads: Vec<ChangeHash>,
+}
+
+/// Where this device syncs, as stored at enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerLink {
+    pub url: String,
+    pub device_id: String,
+    #[serde(skip)]
+    pub token: String,
+}
+
+/// What applying a pulled page did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PullApplied {
+    pub records: usize,
+    pub created: usize,
+    /// Records whose changes could not be applied (malformed), by id.
+    pub skipped: Vec<String>,
+}
+
+pub(crate) fn parse_heads(s: &str) -> Vec<ChangeHash> {
+    serde_json::from_str::<Vec<String>>(s)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|h| h.parse().ok())
+        .collect()
+}
+
+impl Replica {
+    /// Remember the server this device enrolled with (the token stays in the encrypted file).
+    pub fn set_server(&mut self, link: &ServerLink) -> Result<()> {
+        let tx = self.conn_mut().transaction()?;
+        for (k, v) in [
+            ("server_url", link.url.as_str()),
+            ("server_device", link.device_id.as_str()),
+            ("server_token", link.token.as_str()),
+        ] {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn server(&self) -> Result<Option<ServerLink>> {
+        let get = |k: &str| -> Result<Option<String>> {
+            Ok(self
+                .conn()
+                .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()?)
+        };
+        Ok(
+            match (
+                get("server_url")?,
+                get("server_device")?,
+                get("server_token")?,
+            ) {
+                (Some(url), Some(device_id), Some(token)) => Some(ServerLink {
+                    url,
+                    device_id,
+                    token,
+                }),
+                _ => None,
+            },
+        )
+    }
+
+    /// The last server sequence committed locally.
+    pub fn cursor(&self) -> Result<u64> {
+        let v: Option<String> = self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = 'cursor'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(v.and_then(|s| s.parse().ok()).unwrap_or(0))
+    }
+
+    pub fn set_cursor(&mut self, cursor: u64) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO meta(key, value) VALUES ('cursor', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [cursor.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// How many records wait for the server to acknowledge them (refused ones excluded).
+    pub fn pending_count(&self) -> Result<u64> {
+        Ok(self.conn().query_row(
+            "SELECT count(*) FROM sync_state WHERE dirty = 1 AND (reject_heads IS NULL OR reject_heads != heads)",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// Dirty records with their changes since the acknowledged heads, documents loaded one at
+    /// a time, until `max_bytes` of changes (at least one record). Records the server refused
+    /// are left out until they change again.
+    pub fn dirty_records(&self, max_bytes: usize) -> Result<Vec<DirtyRecord>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT d.id, s.acked_heads FROM sync_state s JOIN docs d ON d.n = s.n
+             WHERE s.dirty = 1 AND (s.reject_heads IS NULL OR s.reject_heads != s.heads)
+             ORDER BY s.n",
+        )?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<std::result::Result<_, _>>()?;
+        let mut out = Vec::new();
+        let mut total = 0usize;
+        for (id, acked) in rows {
+            let Some((_, mut doc)) = self.load_doc(&id)? else {
+                continue;
+            };
+            let mut base = parse_heads(&acked);
+            if !doc.has_all(&base) {
+                // Acknowledged heads unknown here cannot happen through this code; send all.
+                base.clear();
+            }
+            let changes = doc.changes_since(&base);
+            let size: usize = changes.iter().map(Vec::len).sum();
+            if !out.is_empty() && total + size > max_bytes {
+                break;
+            }
+            total += size;
+            out.push(DirtyRecord {
+                id,
+                base_heads: base,
+                heads: doc.heads(),
+                changes,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The server has these records' changes up to `heads` (what the device sent).
+    pub fn mark_acked(&mut self, acks: &[(String, Vec<ChangeHash>)]) -> Result<()> {
+        let tx = self.conn_mut().transaction()?;
+        for (id, heads) in acks {
+            tx.execute(
+                "UPDATE sync_state SET acked_heads = ?2, reject_heads = NULL, reject_code = NULL,
+                   reject_message = NULL
+                 WHERE n = (SELECT n FROM docs WHERE id = ?1)",
+                params![id, heads_json(heads)],
+            )?;
+            tx.execute(
+                "UPDATE sync_state SET dirty = (acked_heads != heads)
+                 WHERE n = (SELECT n FROM docs WHERE id = ?1)",
+                [id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The server refused these records as they are now: keep the reason for people to see.
+    pub fn mark_rejected(&mut self, rejects: &[(String, String, String)]) -> Result<()> {
+        let tx = self.conn_mut().transaction()?;
+        for (id, code, message) in rejects {
+            tx.execute(
+                "UPDATE sync_state SET reject_heads = heads, reject_code = ?2, reject_message = ?3
+                 WHERE n = (SELECT n FROM docs WHERE id = ?1)",
+                params![id, code, message],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records the server refused, with its reasons: (id, code, message).
+    pub fn rejected(&self) -> Result<Vec<(String, String, String)>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT d.id, s.reject_code, s.reject_message FROM sync_state s JOIN docs d ON d.n = s.n
+             WHERE s.reject_heads IS NOT NULL AND s.reject_heads = s.heads ORDER BY d.id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Apply one pulled page and advance the cursor, in one transaction: a cut link loses at
+    /// most the page in flight, and applying a page twice changes nothing.
+    pub fn apply_pull(
+        &mut self,
+        records: &[(String, Vec<Vec<u8>>)],
+        cursor: u64,
+    ) -> Result<PullApplied> {
+        let tx = self.conn().unchecked_transaction()?;
+        let mut out = PullApplied::default();
+        for (id, changes) in records {
+            let existing = self.load_doc(id)?;
+            let was_clean: bool = tx
+                .query_row(
+                    "SELECT s.dirty = 0 FROM sync_state s JOIN docs d ON d.n = s.n WHERE d.id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(true);
+            let created = existing.is_none();
+            let mut doc = match existing {
+                Some((_, d)) => d,
+                None => RecordDoc::from_autocommit(
+                    zhucun_model::automerge::AutoCommit::new().with_actor(self.actor_id()),
+                ),
+            };
+            let changed = match doc.apply_change_bytes(changes) {
+                Ok(c) => c,
+                Err(_) => {
+                    out.skipped.push(id.clone());
+                    continue;
+                }
+            };
+            if !changed {
+                continue;
+            }
+            let header = match doc.header() {
+                Ok(h) if h.id.to_string() == *id => h,
+                _ => {
+                    out.skipped.push(id.clone());
+                    continue;
+                }
+            };
+            let record = doc.record().ok();
+            // When the device had nothing unsent, it now holds exactly what the server has.
+            let heads = doc.heads();
+            let acked = if was_clean {
+                Some(heads.as_slice())
+            } else {
+                None
+            };
+            write_doc(&tx, &header, record.as_ref(), &mut doc, acked)?;
+            out.records += 1;
+            if created {
+                out.created += 1;
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES ('cursor', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [cursor.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Load a record's document for a round of Automerge's sync protocol with the server.
+    pub fn doc_for_sync(&self, id: &str) -> Result<RecordDoc> {
+        self.load_doc(id)?
+            .map(|(_, d)| d)
+            .ok_or_else(|| ReplicaError::NotFound(id.to_string()))
+    }
+
+    /// Store a record after a sync-protocol round; the server now has its heads.
+    pub fn save_synced_doc(&mut self, doc: &mut RecordDoc, server_has_all: bool) -> Result<()> {
+        let header = doc.header()?;
+        let record = doc.record().ok();
+        let heads = doc.heads();
+        let tx = self.conn().unchecked_transaction()?;
+        write_doc(
+            &tx,
+            &header,
+            record.as_ref(),
+            doc,
+            if server_has_all {
+                Some(heads.as_slice())
+            } else {
+                None
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub(crate) fn actor_id(&self) -> ActorId {
+        self.actor.clone()
+    }
+}

@@ -1,0 +1,323 @@
+//! `zhucun-server`: serve, administer, seed the demo organisation.
+//!
+//! Settings are layered: built-in defaults, then a TOML file (`--config` or
+//! `ZHUCUN_SERVER_CONFIG`), then environment variables, then flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+use zhucun_server::{admin, api, store};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_DB: &str = "sqlite://zhucun-server.db";
+
+/// An example settings file; `zhucun-server example-config` prints it.
+const EXAMPLE_CONFIG: &str = r#"# zhucun-server settings. Environment variables and flags override these.
+listen = "127.0.0.1:8080"          # ZHUCUN_LISTEN
+db = "sqlite://zhucun-server.db"   # ZHUCUN_DB; or postgres://user@host/dbname
+blob_dir = "blobs"                 # ZHUCUN_BLOB_DIR
+max_body = 16777216                # ZHUCUN_MAX_BODY: largest request body in bytes
+"#;
+
+#[derive(Parser)]
+#[command(name = "zhucun-server", version, about = "驻村 zhucun sync server")]
+struct Cli {
+    /// Settings file (TOML).
+    #[arg(long, global = true, env = "ZHUCUN_SERVER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (default) or postgres://...
+    #[arg(long, global = true, env = "ZHUCUN_DB")]
+    db: Option<String>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the server.
+    Serve {
+        /// Address to listen on (port 0 picks a free port; the address is printed).
+        #[arg(long, env = "ZHUCUN_LISTEN")]
+        listen: Option<String>,
+        #[arg(long, env = "ZHUCUN_MAX_BODY")]
+        max_body: Option<usize>,
+        #[arg(long, env = "ZHUCUN_BLOB_DIR")]
+        blob_dir: Option<PathBuf>,
+    },
+    /// Seed the demo organisation into an empty database and print its codes.
+    Demo {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Administration: organisation, people, enrolment codes, devices.
+    Admin {
+        #[command(subcommand)]
+        cmd: AdminCmd,
+    },
+    /// Print an example settings file.
+    ExampleConfig,
+}
+
+#[derive(Subcommand)]
+enum AdminCmd {
+    /// Create or update the database schema.
+    Init,
+    /// Add an organisation unit.
+    AddUnit {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// city, township, street, village, community or school
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// List organisation units.
+    Units,
+    /// Add a person.
+    AddPerson {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// first_secretary, instructor, township_officer, city_officer or admin
+        #[arg(long)]
+        role: String,
+        /// Unit(s) the person covers (repeat).
+        #[arg(long = "unit", required = true)]
+        units: Vec<String>,
+        /// Office login password (read from ZHUCUN_PASSWORD so it stays out of shell history).
+        #[arg(long, env = "ZHUCUN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Issue a one-time enrolment code for a person.
+    IssueCode {
+        #[arg(long)]
+        person: String,
+        /// Hours the code stays valid.
+        #[arg(long, default_value_t = 72)]
+        hours: u32,
+    },
+    /// List devices.
+    Devices {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a device: its next sync is refused.
+    Revoke { device: String },
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    db: Option<String>,
+    blob_dir: Option<PathBuf>,
+    max_body: Option<usize>,
+}
+
+fn file_settings(path: &Option<PathBuf>) -> Result<FileSettings> {
+    match path {
+        None => Ok(FileSettings::default()),
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("settings file {}", p.display()))
+        }
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+async fn open_store(url: &str) -> Result<std::sync::Arc<dyn store::Store>> {
+    let s = store::open(url).await?;
+    s.migrate().await?;
+    Ok(s)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let file = file_settings(&cli.config)?;
+    let db = cli.db.or(file.db).unwrap_or_else(|| DEFAULT_DB.to_string());
+    match cli.cmd {
+        Cmd::ExampleConfig => {
+            print!("{EXAMPLE_CONFIG}");
+            Ok(())
+        }
+        Cmd::Serve {
+            listen,
+            max_body,
+            blob_dir,
+        } => {
+            let listen = listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+            let addr: SocketAddr = listen
+                .parse()
+                .map_err(|_| anyhow!("listen address `{listen}` is not HOST:PORT"))?;
+            let _blob_dir = blob_dir.or(file.blob_dir);
+            let limits = api::Limits {
+                max_body: max_body
+                    .or(file.max_body)
+                    .unwrap_or(zhucun_protocol::DEFAULT_MAX_BODY),
+                ..Default::default()
+            };
+            let store = open_store(&db).await?;
+            let state = api::AppState::new(store, limits);
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr}"))?;
+            let local = listener.local_addr()?;
+            // Tests and scripts read this line to find the port.
+            println!("zhucun-server listening on http://{local}");
+            tracing::info!(%local, backend = db.split(':').next().unwrap_or(""), "serving");
+            axum::serve(listener, api::router(state))
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Cmd::Demo { json } => {
+            let store = open_store(&db).await?;
+            let seed = admin::demo(store.as_ref(), now()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&seed)?);
+            } else {
+                println!("Demo organisation 示范市 seeded. Enrolment codes (valid 30 days):");
+                for c in &seed.codes {
+                    println!(
+                        "  {}  {} {} ({}) scope {}",
+                        c.code,
+                        c.person,
+                        c.name,
+                        c.role,
+                        c.scope.join(",")
+                    );
+                }
+                println!(
+                    "Office logins (password {}): {}",
+                    admin::DEMO_PASSWORD,
+                    seed.logins
+                        .iter()
+                        .map(|l| l.user.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(())
+        }
+        Cmd::Admin { cmd } => {
+            let store = open_store(&db).await?;
+            let s = store.as_ref();
+            match cmd {
+                AdminCmd::Init => println!("database ready"),
+                AdminCmd::AddUnit {
+                    id,
+                    name,
+                    kind,
+                    parent,
+                } => {
+                    admin::add_unit(s, &id, &name, &kind, parent.as_deref()).await?;
+                    println!("{id}");
+                }
+                AdminCmd::Units => {
+                    for u in s.units().await? {
+                        println!("{}  {}  {}  {}", u.path, u.id, u.kind, u.name);
+                    }
+                }
+                AdminCmd::AddPerson {
+                    id,
+                    name,
+                    role,
+                    units,
+                    password,
+                } => {
+                    admin::add_person(s, &id, &name, &role, &units, password.as_deref()).await?;
+                    println!("{id}");
+                }
+                AdminCmd::IssueCode { person, hours } => {
+                    println!("{}", admin::issue_code(s, &person, hours, now()).await?);
+                }
+                AdminCmd::Devices { json } => {
+                    let d = s.devices().await?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&d)?);
+                    } else {
+                        for x in d {
+                            println!(
+                                "{}  {}  {}{}",
+                                x.id,
+                                x.person_id,
+                                x.name,
+                                if x.revoked_at.is_some() {
+                                    "  revoked"
+                                } else {
+                                    ""
+                                }
+                            );
+                        }
+                    }
+                }
+                AdminCmd::Revoke { device } => {
+                    if !s.revoke_device(&device, now()).await? {
+                        return Err(anyhow!("no active device `{device}`"));
+                    }
+                    println!("revoked {device}");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ZHUCUN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("zhucun-server: error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zhucun-server: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

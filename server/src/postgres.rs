@@ -1,0 +1,485 @@
+//! The PostgreSQL backend, for several server processes on one database. The change log's
+//! `seq` comes from a sequence; every push takes a transaction-scoped advisory lock before
+//! writing, so sequence order equals commit order and a device that pulled up to `seq` can
+//! never miss a change committed later with a smaller number.
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use crate::store::*;
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_init.sql")];
+/// Advisory lock keys.
+const LOCK_LOG: i64 = 0x007a_6875_6375_6e01;
+const LOCK_MIGRATE: i64 = 0x007a_6875_6375_6e02;
+
+pub struct PgStore {
+    pool: Pool,
+}
+
+fn be<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl PgStore {
+    pub async fn open(url: &str) -> StoreResult<PgStore> {
+        let cfg: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?;
+        let mgr = Manager::from_config(
+            cfg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(mgr).max_size(16).build().map_err(be)?;
+        Ok(PgStore { pool })
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(be)
+    }
+}
+
+async fn person_units(
+    c: &impl deadpool_postgres::GenericClient,
+    id: &str,
+) -> StoreResult<Vec<String>> {
+    let rows = c
+        .query(
+            "SELECT unit_id FROM person_units WHERE person_id = $1 ORDER BY unit_id",
+            &[&id],
+        )
+        .await
+        .map_err(be)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_MIGRATE])
+            .await
+            .map_err(be)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)",
+        )
+        .await
+        .map_err(be)?;
+        let v: Option<i32> = tx
+            .query_one("SELECT max(version) FROM schema_migrations", &[])
+            .await
+            .map_err(be)?
+            .get(0);
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(v.unwrap_or(0) as usize) {
+            tx.batch_execute(sql).await.map_err(be)?;
+            tx.execute(
+                "INSERT INTO schema_migrations(version) VALUES ($1)",
+                &[&((i + 1) as i32)],
+            )
+            .await
+            .map_err(be)?;
+        }
+        tx.commit().await.map_err(be)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.client()
+            .await?
+            .query_one("SELECT 1", &[])
+            .await
+            .map_err(be)?;
+        Ok(())
+    }
+
+    async fn add_unit(
+        &self,
+        id: &str,
+        name: &str,
+        kind: &str,
+        parent: Option<&str>,
+    ) -> StoreResult<OrgUnit> {
+        let c = self.client().await?;
+        let ppath: Option<String> = match parent {
+            None => None,
+            Some(p) => Some(
+                c.query_opt("SELECT path FROM org_units WHERE id = $1", &[&p])
+                    .await
+                    .map_err(be)?
+                    .ok_or_else(|| StoreError::NotFound(format!("unit {p}")))?
+                    .get(0),
+            ),
+        };
+        let path = child_path(ppath.as_deref(), id);
+        let n = c
+            .execute(
+                "INSERT INTO org_units(id, name, kind, parent, path) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT DO NOTHING",
+                &[&id, &name, &kind, &parent, &path],
+            )
+            .await
+            .map_err(be)?;
+        if n == 0 {
+            return Err(StoreError::Duplicate(format!("unit {id}")));
+        }
+        Ok(OrgUnit {
+            id: id.into(),
+            name: name.into(),
+            kind: kind.into(),
+            parent: parent.map(str::to_string),
+            path,
+        })
+    }
+
+    async fn units(&self) -> StoreResult<Vec<OrgUnit>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT id, name, kind, parent, path FROM org_units ORDER BY path",
+                &[],
+            )
+            .await
+            .map_err(be)?;
+        Ok(rows
+            .iter()
+            .map(|r| OrgUnit {
+                id: r.get(0),
+                name: r.get(1),
+                kind: r.get(2),
+                parent: r.get(3),
+                path: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn add_person(&self, p: &NewPerson) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        let n = tx
+            .execute(
+                "INSERT INTO people(id, name, role, password_hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&p.id, &p.name, &p.role, &p.password_hash],
+            )
+            .await
+            .map_err(be)?;
+        if n == 0 {
+            return Err(StoreError::Duplicate(format!("person {}", p.id)));
+        }
+        for u in &p.units {
+            if tx
+                .query_opt("SELECT 1 FROM org_units WHERE id = $1", &[u])
+                .await
+                .map_err(be)?
+                .is_none()
+            {
+                return Err(StoreError::NotFound(format!("unit {u}")));
+            }
+            tx.execute(
+                "INSERT INTO person_units(person_id, unit_id) VALUES ($1, $2)",
+                &[&p.id, u],
+            )
+            .await
+            .map_err(be)?;
+        }
+        tx.commit().await.map_err(be)
+    }
+
+    async fn person(&self, id: &str) -> StoreResult<Option<Person>> {
+        let c = self.client().await?;
+        let Some(r) = c
+            .query_opt("SELECT name, role FROM people WHERE id = $1", &[&id])
+            .await
+            .map_err(be)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Person {
+            id: id.into(),
+            name: r.get(0),
+            role: r.get(1),
+            units: person_units(&c, id).await?,
+        }))
+    }
+
+    async fn add_code(&self, code_hash: &str, person_id: &str, expires_at: i64) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO enrolment_codes(code_hash, person_id, expires_at) VALUES ($1, $2, $3)",
+                &[&code_hash, &person_id, &expires_at],
+            )
+            .await
+            .map_err(be)?;
+        Ok(())
+    }
+
+    async fn redeem_code(&self, code_hash: &str, now: i64, d: &NewDevice) -> StoreResult<Person> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        let row = tx
+            .query_opt(
+                "SELECT person_id, expires_at, used_at FROM enrolment_codes WHERE code_hash = $1 FOR UPDATE",
+                &[&code_hash],
+            )
+            .await
+            .map_err(be)?
+            .ok_or(StoreError::CodeInvalid)?;
+        let (person_id, expires, used): (String, i64, Option<i64>) =
+            (row.get(0), row.get(1), row.get(2));
+        if used.is_some() {
+            return Err(StoreError::CodeUsed);
+        }
+        if expires < now {
+            return Err(StoreError::CodeExpired);
+        }
+        tx.execute(
+            "UPDATE enrolment_codes SET used_at = $2 WHERE code_hash = $1",
+            &[&code_hash, &now],
+        )
+        .await
+        .map_err(be)?;
+        tx.execute(
+            "INSERT INTO devices(id, person_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&d.id, &person_id, &d.name, &d.token_hash, &d.created_at],
+        )
+        .await
+        .map_err(be)?;
+        let p = tx
+            .query_one("SELECT name, role FROM people WHERE id = $1", &[&person_id])
+            .await
+            .map_err(be)?;
+        let units = person_units(&tx, &person_id).await?;
+        tx.commit().await.map_err(be)?;
+        Ok(Person {
+            id: person_id,
+            name: p.get(0),
+            role: p.get(1),
+            units,
+        })
+    }
+
+    async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<DeviceAuth>> {
+        let c = self.client().await?;
+        let Some(r) = c
+            .query_opt(
+                "SELECT d.id, d.person_id, p.role, d.revoked_at FROM devices d
+                 JOIN people p ON p.id = d.person_id WHERE d.token_hash = $1",
+                &[&token_hash],
+            )
+            .await
+            .map_err(be)?
+        else {
+            return Ok(None);
+        };
+        let person_id: String = r.get(1);
+        let paths = c
+            .query(
+                "SELECT u.path FROM person_units pu JOIN org_units u ON u.id = pu.unit_id WHERE pu.person_id = $1",
+                &[&person_id],
+            )
+            .await
+            .map_err(be)?;
+        Ok(Some(DeviceAuth {
+            device_id: r.get(0),
+            person_id,
+            role: r.get(2),
+            revoked: r.get::<_, Option<i64>>(3).is_some(),
+            scope_paths: paths.iter().map(|p| p.get(0)).collect(),
+        }))
+    }
+
+    async fn touch_device(&self, device_id: &str, now: i64) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE devices SET last_seen = $2 WHERE id = $1",
+                &[&device_id, &now],
+            )
+            .await
+            .map_err(be)?;
+        Ok(())
+    }
+
+    async fn devices(&self) -> StoreResult<Vec<DeviceInfo>> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT id, name, person_id, created_at, last_seen, revoked_at FROM devices ORDER BY created_at, id", &[])
+            .await
+            .map_err(be)?;
+        Ok(rows
+            .iter()
+            .map(|r| DeviceInfo {
+                id: r.get(0),
+                name: r.get(1),
+                person_id: r.get(2),
+                created_at: r.get(3),
+                last_seen: r.get(4),
+                revoked_at: r.get(5),
+            })
+            .collect())
+    }
+
+    async fn revoke_device(&self, id: &str, now: i64) -> StoreResult<bool> {
+        let n = self
+            .client()
+            .await?
+            .execute(
+                "UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                &[&id, &now],
+            )
+            .await
+            .map_err(be)?;
+        Ok(n > 0)
+    }
+
+    async fn load_docs(&self, ids: &[String]) -> StoreResult<Vec<StoredDoc>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT id, kind, village, heads, bytes FROM docs WHERE id = ANY($1)",
+                &[&ids],
+            )
+            .await
+            .map_err(be)?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredDoc {
+                id: r.get(0),
+                kind: r.get(1),
+                village: r.get(2),
+                heads: r.get(3),
+                bytes: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn commit(&self, origin: &str, writes: &[RecordWrite]) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(be)?;
+        // One writer of the log at a time across every server process: see the module doc.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_LOG])
+            .await
+            .map_err(be)?;
+        for w in writes {
+            let cur: Option<String> = tx
+                .query_opt("SELECT heads FROM docs WHERE id = $1", &[&w.id])
+                .await
+                .map_err(be)?
+                .map(|r| r.get(0));
+            if cur != w.expected_heads {
+                return Err(StoreError::Conflict(w.id.clone()));
+            }
+            tx.execute(
+                "INSERT INTO docs(id, kind, village, heads, bytes) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT(id) DO UPDATE SET heads = excluded.heads, bytes = excluded.bytes",
+                &[&w.id, &w.kind, &w.village, &w.heads, &w.bytes],
+            )
+            .await
+            .map_err(be)?;
+            for entry in &w.log {
+                tx.execute(
+                    "INSERT INTO changes(record_id, origin, bytes) VALUES ($1, $2, $3)",
+                    &[&w.id, &origin, entry],
+                )
+                .await
+                .map_err(be)?;
+            }
+            tx.execute("DELETE FROM record_units WHERE record_id = $1", &[&w.id])
+                .await
+                .map_err(be)?;
+            for p in &w.unit_paths {
+                tx.execute(
+                    "INSERT INTO record_units(record_id, path) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&w.id, p],
+                )
+                .await
+                .map_err(be)?;
+            }
+            let pr = &w.projection;
+            tx.execute(
+                "INSERT INTO projections(id, kind, village, title, date, sub_kind, status, detail)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT(id) DO UPDATE SET title = excluded.title, date = excluded.date,
+                   sub_kind = excluded.sub_kind, status = excluded.status, detail = excluded.detail",
+                &[&w.id, &w.kind, &w.village, &pr.title, &pr.date, &pr.sub_kind, &pr.status, &pr.detail],
+            )
+            .await
+            .map_err(be)?;
+        }
+        tx.commit().await.map_err(be)
+    }
+
+    async fn pull(
+        &self,
+        scope_paths: &[String],
+        after: u64,
+        exclude: &str,
+        max_bytes: usize,
+    ) -> StoreResult<PullPage> {
+        if scope_paths.is_empty() {
+            return Ok(PullPage {
+                entries: Vec::new(),
+                cursor: after,
+                more: false,
+            });
+        }
+        let after_i = after as i64;
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT c.seq, c.record_id, c.bytes, c.origin FROM changes c
+                 WHERE c.seq > $1 AND EXISTS (SELECT 1 FROM record_units ru, unnest($2::text[]) AS s(p)
+                   WHERE ru.record_id = c.record_id AND starts_with(ru.path, s.p))
+                 ORDER BY c.seq LIMIT 2000",
+                &[&after_i, &scope_paths],
+            )
+            .await
+            .map_err(be)?;
+        let mut page = PullPage {
+            entries: Vec::new(),
+            cursor: after,
+            more: rows.len() == 2000,
+        };
+        let mut total = 0usize;
+        for r in &rows {
+            let bytes: Vec<u8> = r.get(2);
+            if total > 0 && total + bytes.len() > max_bytes {
+                page.more = true;
+                break;
+            }
+            let seq: i64 = r.get(0);
+            page.cursor = seq as u64;
+            let origin: String = r.get(3);
+            if origin == exclude {
+                continue;
+            }
+            total += bytes.len();
+            page.entries.push(LogEntry {
+                seq: seq as u64,
+                record_id: r.get(1),
+                bytes,
+            });
+        }
+        Ok(page)
+    }
+
+    async fn max_seq(&self) -> StoreResult<u64> {
+        let r = self
+            .client()
+            .await?
+            .query_one("SELECT max(seq) FROM changes", &[])
+            .await
+            .map_err(be)?;
+        Ok(r.get::<_, Option<i64>>(0).unwrap_or(0) as u64)
+    }
+}

@@ -1,0 +1,503 @@
+//! The embedded SQLite backend: one file, created on first start, nothing to install.
+//! One connection behind a mutex (SQLite has one writer anyway), used from blocking tasks.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::store::*;
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn be(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+    pub fn open(path: &str) -> StoreResult<SqliteStore> {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(e.to_string()))?;
+            }
+        }
+        let conn = Connection::open(path).map_err(be)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(be)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(be)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(be)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(be)?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut c = conn
+                .lock()
+                .map_err(|_| StoreError::Backend("connection lock poisoned".into()))?;
+            f(&mut c)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+}
+
+fn person_units(c: &Connection, id: &str) -> StoreResult<Vec<String>> {
+    let mut st = c
+        .prepare_cached("SELECT unit_id FROM person_units WHERE person_id = ?1 ORDER BY unit_id")
+        .map_err(be)?;
+    let rows = st.query_map([id], |r| r.get(0)).map_err(be)?;
+    rows.collect::<Result<_, _>>().map_err(be)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        self.run(|c| {
+            let v: i64 = c
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(be)?;
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(v.max(0) as usize) {
+                let tx = c.transaction().map_err(be)?;
+                tx.execute_batch(sql).map_err(be)?;
+                tx.pragma_update(None, "user_version", (i + 1) as i64)
+                    .map_err(be)?;
+                tx.commit().map_err(be)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(|c| {
+            c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map_err(be)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_unit(
+        &self,
+        id: &str,
+        name: &str,
+        kind: &str,
+        parent: Option<&str>,
+    ) -> StoreResult<OrgUnit> {
+        let (id, name, kind, parent) = (
+            id.to_string(),
+            name.to_string(),
+            kind.to_string(),
+            parent.map(str::to_string),
+        );
+        self.run(move |c| {
+            let ppath: Option<String> = match &parent {
+                None => None,
+                Some(p) => Some(
+                    c.query_row("SELECT path FROM org_units WHERE id = ?1", [p], |r| r.get(0))
+                        .optional()
+                        .map_err(be)?
+                        .ok_or_else(|| StoreError::NotFound(format!("unit {p}")))?,
+                ),
+            };
+            let path = child_path(ppath.as_deref(), &id);
+            let n = c
+                .execute(
+                    "INSERT OR IGNORE INTO org_units(id, name, kind, parent, path) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![id, name, kind, parent, path],
+                )
+                .map_err(be)?;
+            if n == 0 {
+                return Err(StoreError::Duplicate(format!("unit {id}")));
+            }
+            Ok(OrgUnit { id, name, kind, parent, path })
+        })
+        .await
+    }
+
+    async fn units(&self) -> StoreResult<Vec<OrgUnit>> {
+        self.run(|c| {
+            let mut st = c
+                .prepare("SELECT id, name, kind, parent, path FROM org_units ORDER BY path")
+                .map_err(be)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok(OrgUnit {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        kind: r.get(2)?,
+                        parent: r.get(3)?,
+                        path: r.get(4)?,
+                    })
+                })
+                .map_err(be)?;
+            rows.collect::<Result<_, _>>().map_err(be)
+        })
+        .await
+    }
+
+    async fn add_person(&self, p: &NewPerson) -> StoreResult<()> {
+        let p = p.clone();
+        self.run(move |c| {
+            let tx = c.transaction().map_err(be)?;
+            let n = tx
+                .execute(
+                    "INSERT OR IGNORE INTO people(id, name, role, password_hash) VALUES (?1, ?2, ?3, ?4)",
+                    params![p.id, p.name, p.role, p.password_hash],
+                )
+                .map_err(be)?;
+            if n == 0 {
+                return Err(StoreError::Duplicate(format!("person {}", p.id)));
+            }
+            for u in &p.units {
+                let ok: Option<i64> = tx
+                    .query_row("SELECT 1 FROM org_units WHERE id = ?1", [u], |r| r.get(0))
+                    .optional()
+                    .map_err(be)?;
+                if ok.is_none() {
+                    return Err(StoreError::NotFound(format!("unit {u}")));
+                }
+                tx.execute(
+                    "INSERT INTO person_units(person_id, unit_id) VALUES (?1, ?2)",
+                    params![p.id, u],
+                )
+                .map_err(be)?;
+            }
+            tx.commit().map_err(be)
+        })
+        .await
+    }
+
+    async fn person(&self, id: &str) -> StoreResult<Option<Person>> {
+        let id = id.to_string();
+        self.run(move |c| {
+            let row: Option<(String, String)> = c
+                .query_row("SELECT name, role FROM people WHERE id = ?1", [&id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(be)?;
+            match row {
+                None => Ok(None),
+                Some((name, role)) => Ok(Some(Person {
+                    units: person_units(c, &id)?,
+                    id,
+                    name,
+                    role,
+                })),
+            }
+        })
+        .await
+    }
+
+    async fn add_code(&self, code_hash: &str, person_id: &str, expires_at: i64) -> StoreResult<()> {
+        let (h, p) = (code_hash.to_string(), person_id.to_string());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO enrolment_codes(code_hash, person_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![h, p, expires_at],
+            )
+            .map_err(be)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        device: &NewDevice,
+    ) -> StoreResult<Person> {
+        let (h, d) = (code_hash.to_string(), device.clone());
+        self.run(move |c| {
+            let tx = c.transaction().map_err(be)?;
+            let row: Option<(String, i64, Option<i64>)> = tx
+                .query_row(
+                    "SELECT person_id, expires_at, used_at FROM enrolment_codes WHERE code_hash = ?1",
+                    [&h],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(be)?;
+            let (person_id, expires, used) = row.ok_or(StoreError::CodeInvalid)?;
+            if used.is_some() {
+                return Err(StoreError::CodeUsed);
+            }
+            if expires < now {
+                return Err(StoreError::CodeExpired);
+            }
+            tx.execute("UPDATE enrolment_codes SET used_at = ?2 WHERE code_hash = ?1", params![h, now])
+                .map_err(be)?;
+            tx.execute(
+                "INSERT INTO devices(id, person_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![d.id, person_id, d.name, d.token_hash, d.created_at],
+            )
+            .map_err(be)?;
+            let (name, role): (String, String) = tx
+                .query_row("SELECT name, role FROM people WHERE id = ?1", [&person_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .map_err(be)?;
+            let units = person_units(&tx, &person_id)?;
+            tx.commit().map_err(be)?;
+            Ok(Person { id: person_id, name, role, units })
+        })
+        .await
+    }
+
+    async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<DeviceAuth>> {
+        let h = token_hash.to_string();
+        self.run(move |c| {
+            let row: Option<(String, String, String, Option<i64>)> = c
+                .query_row(
+                    "SELECT d.id, d.person_id, p.role, d.revoked_at FROM devices d
+                     JOIN people p ON p.id = d.person_id WHERE d.token_hash = ?1",
+                    [&h],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(be)?;
+            let Some((device_id, person_id, role, revoked)) = row else {
+                return Ok(None);
+            };
+            let mut st = c
+                .prepare_cached(
+                    "SELECT u.path FROM person_units pu JOIN org_units u ON u.id = pu.unit_id
+                     WHERE pu.person_id = ?1",
+                )
+                .map_err(be)?;
+            let scope_paths = st
+                .query_map([&person_id], |r| r.get(0))
+                .map_err(be)?
+                .collect::<Result<_, _>>()
+                .map_err(be)?;
+            Ok(Some(DeviceAuth {
+                device_id,
+                person_id,
+                role,
+                revoked: revoked.is_some(),
+                scope_paths,
+            }))
+        })
+        .await
+    }
+
+    async fn touch_device(&self, device_id: &str, now: i64) -> StoreResult<()> {
+        let id = device_id.to_string();
+        self.run(move |c| {
+            c.execute(
+                "UPDATE devices SET last_seen = ?2 WHERE id = ?1",
+                params![id, now],
+            )
+            .map_err(be)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn devices(&self) -> StoreResult<Vec<DeviceInfo>> {
+        self.run(|c| {
+            let mut st = c
+                .prepare("SELECT id, name, person_id, created_at, last_seen, revoked_at FROM devices ORDER BY created_at, id")
+                .map_err(be)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok(DeviceInfo {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        person_id: r.get(2)?,
+                        created_at: r.get(3)?,
+                        last_seen: r.get(4)?,
+                        revoked_at: r.get(5)?,
+                    })
+                })
+                .map_err(be)?;
+            rows.collect::<Result<_, _>>().map_err(be)
+        })
+        .await
+    }
+
+    async fn revoke_device(&self, id: &str, now: i64) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.run(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                    params![id, now],
+                )
+                .map_err(be)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn load_docs(&self, ids: &[String]) -> StoreResult<Vec<StoredDoc>> {
+        let ids = ids.to_vec();
+        self.run(move |c| {
+            let mut st = c
+                .prepare_cached("SELECT id, kind, village, heads, bytes FROM docs WHERE id = ?1")
+                .map_err(be)?;
+            let mut out = Vec::new();
+            for id in &ids {
+                if let Some(d) = st
+                    .query_row([id], |r| {
+                        Ok(StoredDoc {
+                            id: r.get(0)?,
+                            kind: r.get(1)?,
+                            village: r.get(2)?,
+                            heads: r.get(3)?,
+                            bytes: r.get(4)?,
+                        })
+                    })
+                    .optional()
+                    .map_err(be)?
+                {
+                    out.push(d);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn commit(&self, origin: &str, writes: &[RecordWrite]) -> StoreResult<()> {
+        let (origin, writes) = (origin.to_string(), writes.to_vec());
+        self.run(move |c| {
+            let tx = c.transaction().map_err(be)?;
+            for w in &writes {
+                let cur: Option<String> = tx
+                    .query_row("SELECT heads FROM docs WHERE id = ?1", [&w.id], |r| r.get(0))
+                    .optional()
+                    .map_err(be)?;
+                if cur != w.expected_heads {
+                    return Err(StoreError::Conflict(w.id.clone()));
+                }
+                tx.execute(
+                    "INSERT INTO docs(id, kind, village, heads, bytes) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(id) DO UPDATE SET heads = excluded.heads, bytes = excluded.bytes",
+                    params![w.id, w.kind, w.village, w.heads, w.bytes],
+                )
+                .map_err(be)?;
+                for entry in &w.log {
+                    tx.execute(
+                        "INSERT INTO changes(record_id, origin, bytes) VALUES (?1, ?2, ?3)",
+                        params![w.id, origin, entry],
+                    )
+                    .map_err(be)?;
+                }
+                tx.execute("DELETE FROM record_units WHERE record_id = ?1", [&w.id]).map_err(be)?;
+                for p in &w.unit_paths {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO record_units(record_id, path) VALUES (?1, ?2)",
+                        params![w.id, p],
+                    )
+                    .map_err(be)?;
+                }
+                let pr = &w.projection;
+                tx.execute(
+                    "INSERT INTO projections(id, kind, village, title, date, sub_kind, status, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT(id) DO UPDATE SET title = excluded.title, date = excluded.date,
+                       sub_kind = excluded.sub_kind, status = excluded.status, detail = excluded.detail",
+                    params![w.id, w.kind, w.village, pr.title, pr.date, pr.sub_kind, pr.status, pr.detail],
+                )
+                .map_err(be)?;
+            }
+            tx.commit().map_err(be)
+        })
+        .await
+    }
+
+    async fn pull(
+        &self,
+        scope_paths: &[String],
+        after: u64,
+        exclude: &str,
+        max_bytes: usize,
+    ) -> StoreResult<PullPage> {
+        let (scope, exclude) = (scope_paths.to_vec(), exclude.to_string());
+        self.run(move |c| {
+            if scope.is_empty() {
+                return Ok(PullPage {
+                    entries: Vec::new(),
+                    cursor: after,
+                    more: false,
+                });
+            }
+            let likes: Vec<String> = (0..scope.len())
+                .map(|i| format!("substr(ru.path, 1, length(?{n})) = ?{n}", n = i + 3))
+                .collect();
+            let sql = format!(
+                "SELECT c.seq, c.record_id, c.bytes, c.origin FROM changes c
+                 WHERE c.seq > ?1 AND EXISTS (SELECT 1 FROM record_units ru
+                   WHERE ru.record_id = c.record_id AND ({}))
+                 ORDER BY c.seq LIMIT ?2",
+                likes.join(" OR ")
+            );
+            let mut st = c.prepare_cached(&sql).map_err(be)?;
+            let mut args: Vec<rusqlite::types::Value> = vec![(after as i64).into(), 2000i64.into()];
+            args.extend(
+                scope
+                    .iter()
+                    .map(|s| rusqlite::types::Value::from(s.clone())),
+            );
+            let mut rows = st.query(rusqlite::params_from_iter(args)).map_err(be)?;
+            let mut page = PullPage {
+                entries: Vec::new(),
+                cursor: after,
+                more: false,
+            };
+            let mut total = 0usize;
+            let mut seen = 0usize;
+            while let Some(r) = rows.next().map_err(be)? {
+                seen += 1;
+                let seq: i64 = r.get(0).map_err(be)?;
+                let bytes: Vec<u8> = r.get(2).map_err(be)?;
+                if total > 0 && total + bytes.len() > max_bytes {
+                    page.more = true;
+                    break;
+                }
+                page.cursor = seq as u64;
+                let origin: String = r.get(3).map_err(be)?;
+                if origin == exclude {
+                    continue;
+                }
+                total += bytes.len();
+                page.entries.push(LogEntry {
+                    seq: seq as u64,
+                    record_id: r.get(1).map_err(be)?,
+                    bytes,
+                });
+            }
+            if seen == 2000 && !page.more {
+                page.more = true;
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    async fn max_seq(&self) -> StoreResult<u64> {
+        self.run(|c| {
+            let v: Option<i64> = c
+                .query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))
+                .map_err(be)?;
+            Ok(v.unwrap_or(0) as u64)
+        })
+        .await
+    }
+}

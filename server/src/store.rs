@@ -1,0 +1,225 @@
+//! The server's storage as a trait, with one implementation per backend (`sqlite.rs`,
+//! `postgres.rs`), chosen once in `main` by the URL scheme. Everything about records that is
+//! not storage (applying changes, validation, scope) lives in `sync.rs` and is shared.
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    Duplicate(String),
+    /// A record changed between reading and writing (another server process): retry.
+    #[error("concurrent write to record {0}")]
+    Conflict(String),
+    #[error("enrolment code is not valid")]
+    CodeInvalid,
+    #[error("enrolment code was already used")]
+    CodeUsed,
+    #[error("enrolment code has expired")]
+    CodeExpired,
+    #[error("unsupported database URL `{0}` (use sqlite://PATH or postgres://...)")]
+    BadUrl(String),
+    #[error("database: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Kinds of organisation unit, top to bottom.
+pub const UNIT_KINDS: [&str; 6] = [
+    "city",
+    "township",
+    "street",
+    "village",
+    "community",
+    "school",
+];
+
+/// Roles of people.
+pub const ROLES: [&str; 5] = [
+    "first_secretary",
+    "instructor",
+    "township_officer",
+    "city_officer",
+    "admin",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgUnit {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub parent: Option<String>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPerson {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub units: Vec<String>,
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub units: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub id: String,
+    pub name: String,
+    pub token_hash: String,
+    pub created_at: i64,
+}
+
+/// An authenticated device and what it may see.
+#[derive(Debug, Clone)]
+pub struct DeviceAuth {
+    pub device_id: String,
+    pub person_id: String,
+    pub role: String,
+    pub revoked: bool,
+    /// Paths of the units the person is attached to: scope is every unit below them.
+    pub scope_paths: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    pub id: String,
+    pub name: String,
+    pub person_id: String,
+    pub created_at: i64,
+    pub last_seen: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A record as the server holds it.
+#[derive(Debug, Clone)]
+pub struct StoredDoc {
+    pub id: String,
+    pub kind: String,
+    pub village: String,
+    /// JSON array of hex change hashes.
+    pub heads: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProjectionRow {
+    pub title: String,
+    pub date: Option<String>,
+    pub sub_kind: Option<String>,
+    pub status: Option<String>,
+    pub detail: String,
+}
+
+/// One record's write, made in one transaction with every other write of the push.
+#[derive(Debug, Clone)]
+pub struct RecordWrite {
+    pub id: String,
+    pub kind: String,
+    pub village: String,
+    /// The heads read before applying (`None`: the record must not exist yet). A mismatch
+    /// is a [`StoreError::Conflict`].
+    pub expected_heads: Option<String>,
+    pub heads: String,
+    pub bytes: Vec<u8>,
+    /// New log entries (Automerge changes, or a whole document for units newly reached).
+    pub log: Vec<Vec<u8>>,
+    pub projection: ProjectionRow,
+    /// Paths of every unit the record reaches.
+    pub unit_paths: Vec<String>,
+}
+
+/// A change-log entry a device pulls.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    pub seq: u64,
+    pub record_id: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PullPage {
+    pub entries: Vec<LogEntry>,
+    /// The cursor after this page.
+    pub cursor: u64,
+    pub more: bool,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Bring the schema up to date (idempotent).
+    async fn migrate(&self) -> StoreResult<()>;
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn add_unit(
+        &self,
+        id: &str,
+        name: &str,
+        kind: &str,
+        parent: Option<&str>,
+    ) -> StoreResult<OrgUnit>;
+    async fn units(&self) -> StoreResult<Vec<OrgUnit>>;
+    async fn add_person(&self, p: &NewPerson) -> StoreResult<()>;
+    async fn person(&self, id: &str) -> StoreResult<Option<Person>>;
+
+    async fn add_code(&self, code_hash: &str, person_id: &str, expires_at: i64) -> StoreResult<()>;
+    /// Use a code once and register the device, in one transaction.
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        device: &NewDevice,
+    ) -> StoreResult<Person>;
+    async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<DeviceAuth>>;
+    async fn touch_device(&self, device_id: &str, now: i64) -> StoreResult<()>;
+    async fn devices(&self) -> StoreResult<Vec<DeviceInfo>>;
+    async fn revoke_device(&self, id: &str, now: i64) -> StoreResult<bool>;
+
+    async fn load_docs(&self, ids: &[String]) -> StoreResult<Vec<StoredDoc>>;
+    /// Write every record of a push in one transaction, appending to the log in order.
+    async fn commit(&self, origin: &str, writes: &[RecordWrite]) -> StoreResult<()>;
+    /// Log entries after `after` reaching any of `scope_paths`, not pushed by `exclude`,
+    /// up to about `max_bytes`.
+    async fn pull(
+        &self,
+        scope_paths: &[String],
+        after: u64,
+        exclude: &str,
+        max_bytes: usize,
+    ) -> StoreResult<PullPage>;
+    async fn max_seq(&self) -> StoreResult<u64>;
+}
+
+/// Open the store a URL names: `sqlite://PATH` or `postgres://...`.
+pub async fn open(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(std::sync::Arc::new(crate::sqlite::SqliteStore::open(path)?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(
+            crate::postgres::PgStore::open(url).await?,
+        ))
+    } else {
+        Err(StoreError::BadUrl(url.to_string()))
+    }
+}
+
+/// The path of a unit under `parent_path`.
+pub fn child_path(parent_path: Option<&str>, id: &str) -> String {
+    format!("{}{id}/", parent_path.unwrap_or("/"))
+}
+
+/// Whether `path` lies under any of `scope_paths`.
+pub fn in_scope(path: &str, scope_paths: &[String]) -> bool {
+    scope_paths.iter().any(|s| path.starts_with(s.as_str()))
+}

@@ -1,0 +1,436 @@
+//! One sync round on the server, whatever the backend: apply each pushed record's changes to
+//! the server's copy, check envelope, schema, validation and scope, write every accepted
+//! record with its log entries and projection in one transaction, then page out the changes
+//! in the device's scope after its cursor. Rejects are per record; the rest of a batch lands.
+
+use std::collections::{HashMap, HashSet};
+
+use zhucun_model::automerge::{ActorId, AutoCommit, ChangeHash};
+use zhucun_model::{AnyRecord, RecordDoc};
+use zhucun_protocol::{
+    Ack, DocSyncRequest, DocSyncResponse, PullRecord, PushRecord, Reject, RejectCode, SyncRequest,
+    SyncResponse, VERSION,
+};
+
+use crate::store::{
+    in_scope, DeviceAuth, ProjectionRow, RecordWrite, Store, StoreError, StoredDoc,
+};
+
+/// Largest page of pulled changes a device may ask for.
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Unit id → path, for resolving the units a record reaches.
+pub type UnitPaths = HashMap<String, String>;
+
+fn heads_json(h: &[ChangeHash]) -> String {
+    serde_json::to_string(&h.iter().map(|x| x.to_string()).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
+}
+
+fn wire_heads(bytes: &[zhucun_protocol::Hash]) -> Option<Vec<ChangeHash>> {
+    bytes
+        .iter()
+        .map(|b| ChangeHash::try_from(b.as_slice()).ok())
+        .collect()
+}
+
+fn reject(id: &str, code: RejectCode, message: impl Into<String>) -> Reject {
+    Reject {
+        id: id.to_string(),
+        code,
+        message: message.into(),
+    }
+}
+
+/// The unit ids a record reaches: its village, and a task's villages.
+fn record_units(village: &str, rec: Option<&AnyRecord>) -> Vec<String> {
+    let mut u = vec![village.to_string()];
+    if let Some(r) = rec {
+        for x in r.facts().reaches {
+            if !u.contains(&x) {
+                u.push(x);
+            }
+        }
+    }
+    u
+}
+
+enum Planned {
+    Write(Box<RecordWrite>, Ack),
+    Ack(Ack),
+    Reject(Reject),
+    Resync(String),
+}
+
+/// Decide what to do with one pushed record against the server's copy.
+fn plan_one(
+    dev: &DeviceAuth,
+    units: &UnitPaths,
+    push: &PushRecord,
+    stored: Option<&StoredDoc>,
+) -> Planned {
+    let id = push.id.as_str();
+    if zhucun_model::Uuid::parse_str(id).is_err() {
+        return Planned::Reject(reject(id, RejectCode::Malformed, "record id is not a UUID"));
+    }
+    let Some(sent_heads) = wire_heads(&push.heads) else {
+        return Planned::Reject(reject(
+            id,
+            RejectCode::Malformed,
+            "heads are not change hashes",
+        ));
+    };
+    let actor = ActorId::from(&b"zhucun-server"[..]);
+    let (mut doc, old) = match stored {
+        Some(s) => match RecordDoc::load(&s.bytes, actor) {
+            Ok(d) => {
+                let old_rec = d.record().ok();
+                let old_header = d.header().ok();
+                (d, Some((old_header, old_rec)))
+            }
+            Err(e) => {
+                return Planned::Reject(reject(
+                    id,
+                    RejectCode::Malformed,
+                    format!("stored record unreadable: {e}"),
+                ))
+            }
+        },
+        None => (
+            RecordDoc::from_autocommit(AutoCommit::new().with_actor(actor)),
+            None,
+        ),
+    };
+    let before = doc.heads();
+    if let Err(e) = doc.apply_change_bytes(&push.changes) {
+        return Planned::Reject(reject(id, RejectCode::Malformed, e.to_string()));
+    }
+    if !doc.missing_deps().is_empty() {
+        // The server lacks changes these depend on (restored from a backup, or a replica
+        // that acknowledged too much): this record alone runs Automerge's sync protocol.
+        return Planned::Resync(id.to_string());
+    }
+    let ack = Ack {
+        id: id.to_string(),
+        heads: push.heads.clone(),
+    };
+    if !doc.has_all(&sent_heads) {
+        return Planned::Reject(reject(
+            id,
+            RejectCode::Malformed,
+            "changes do not lead to the heads sent",
+        ));
+    }
+    let header = match doc.header() {
+        Ok(h) => h,
+        Err(e) => return Planned::Reject(reject(id, RejectCode::Malformed, e.to_string())),
+    };
+    if header.id.to_string() != id {
+        return Planned::Reject(reject(
+            id,
+            RejectCode::EnvelopeChanged,
+            "document id differs from the record id",
+        ));
+    }
+    if let Some((Some(oh), _)) = &old {
+        if oh.kind != header.kind || oh.village != header.village || oh.id != header.id {
+            return Planned::Reject(reject(
+                id,
+                RejectCode::EnvelopeChanged,
+                "kind, village or id of a record cannot change",
+            ));
+        }
+    }
+    if doc.heads() == before {
+        return Planned::Ack(ack);
+    }
+    if header.schema > header.kind.schema_version() {
+        return Planned::Reject(reject(
+            id,
+            RejectCode::SchemaTooNew,
+            format!(
+                "{} schema {} is newer than this server's {}",
+                header.kind,
+                header.schema,
+                header.kind.schema_version()
+            ),
+        ));
+    }
+    let record = match doc.record() {
+        Ok(r) => r,
+        Err(e) => return Planned::Reject(reject(id, RejectCode::Invalid, e.to_string())),
+    };
+    let previous = old.as_ref().and_then(|(_, r)| r.as_ref());
+    if let Err(e) = record.validate(previous) {
+        return Planned::Reject(reject(id, RejectCode::Invalid, e.to_string()));
+    }
+    // Scope: a new record, or one whose reach changes, must lie wholly in the device's scope;
+    // an existing record may be edited by any device it reaches (a village answers a task).
+    let new_units = record_units(&header.village, Some(&record));
+    let old_units = previous.map(|p| record_units(&header.village, Some(p)));
+    let mut paths = Vec::with_capacity(new_units.len());
+    for u in &new_units {
+        match units.get(u) {
+            Some(p) => paths.push(p.clone()),
+            None => {
+                return Planned::Reject(reject(
+                    id,
+                    RejectCode::Invalid,
+                    format!("unknown organisation unit `{u}`"),
+                ))
+            }
+        }
+    }
+    let scope_ok = match &old_units {
+        Some(ou) if *ou == new_units => paths.iter().any(|p| in_scope(p, &dev.scope_paths)),
+        _ => paths.iter().all(|p| in_scope(p, &dev.scope_paths)),
+    };
+    if !scope_ok {
+        return Planned::Reject(reject(
+            id,
+            RejectCode::OutOfScope,
+            format!(
+                "village `{}` is outside this device's scope",
+                header.village
+            ),
+        ));
+    }
+    let mut log = doc.changes_since(&before);
+    let grew = old_units
+        .as_ref()
+        .is_some_and(|ou| new_units.iter().any(|u| !ou.contains(u)));
+    let after = doc.heads();
+    let bytes = doc.save();
+    if grew {
+        // Devices of newly reached units have none of the record's history: give them all.
+        log.push(bytes.clone());
+    }
+    let facts = record.facts();
+    Planned::Write(
+        Box::new(RecordWrite {
+            id: id.to_string(),
+            kind: header.kind.as_str().to_string(),
+            village: header.village.clone(),
+            expected_heads: stored.map(|s| s.heads.clone()),
+            heads: heads_json(&after),
+            bytes,
+            log,
+            projection: ProjectionRow {
+                title: facts.title,
+                date: facts.date.map(|d| d.format("%Y-%m-%d").to_string()),
+                sub_kind: facts.sub_kind,
+                status: facts.status,
+                detail: facts.detail.to_string(),
+            },
+            unit_paths: paths,
+        }),
+        ack,
+    )
+}
+
+/// Serve one `POST /v1/sync`.
+pub async fn sync(
+    store: &dyn Store,
+    units: &UnitPaths,
+    dev: &DeviceAuth,
+    req: SyncRequest,
+) -> Result<SyncResponse, StoreError> {
+    let mut acks = Vec::new();
+    let mut rejects = Vec::new();
+    let mut resync = Vec::new();
+    // A record pushed twice in one request: the later entry wins (both carry the same history).
+    let mut seen = HashSet::new();
+    let pushes: Vec<&PushRecord> = req
+        .push
+        .iter()
+        .rev()
+        .filter(|p| seen.insert(p.id.clone()))
+        .collect();
+    let ids: Vec<String> = pushes.iter().map(|p| p.id.clone()).collect();
+    let mut attempt = 0;
+    loop {
+        acks.clear();
+        rejects.clear();
+        resync.clear();
+        let stored: HashMap<String, StoredDoc> = store
+            .load_docs(&ids)
+            .await?
+            .into_iter()
+            .map(|d| (d.id.clone(), d))
+            .collect();
+        let mut writes = Vec::new();
+        for p in &pushes {
+            match plan_one(dev, units, p, stored.get(&p.id)) {
+                Planned::Write(w, a) => {
+                    writes.push(*w);
+                    acks.push(a);
+                }
+                Planned::Ack(a) => acks.push(a),
+                Planned::Reject(r) => rejects.push(r),
+                Planned::Resync(id) => resync.push(id),
+            }
+        }
+        if writes.is_empty() {
+            break;
+        }
+        match store.commit(&dev.device_id, &writes).await {
+            Ok(()) => break,
+            Err(StoreError::Conflict(_)) if attempt < 8 => {
+                attempt += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let max = store.max_seq().await?;
+    if req.cursor > max {
+        return Ok(SyncResponse {
+            version: VERSION,
+            acks,
+            rejects,
+            resync,
+            pull: Vec::new(),
+            cursor: 0,
+            more: true,
+            cursor_reset: true,
+        });
+    }
+    let page_bytes = (req.page_bytes as usize).clamp(16 * 1024, MAX_PAGE_BYTES);
+    let page = store
+        .pull(&dev.scope_paths, req.cursor, &dev.device_id, page_bytes)
+        .await?;
+    let mut order: Vec<String> = Vec::new();
+    let mut by_id: HashMap<String, Vec<serde_bytes::ByteBuf>> = HashMap::new();
+    for e in page.entries {
+        if !by_id.contains_key(&e.record_id) {
+            order.push(e.record_id.clone());
+        }
+        by_id
+            .entry(e.record_id)
+            .or_default()
+            .push(serde_bytes::ByteBuf::from(e.bytes));
+    }
+    let pull = order
+        .into_iter()
+        .map(|id| PullRecord {
+            changes: by_id.remove(&id).unwrap_or_default(),
+            id,
+        })
+        .collect();
+    Ok(SyncResponse {
+        version: VERSION,
+        acks,
+        rejects,
+        resync,
+        pull,
+        cursor: page.cursor,
+        more: page.more,
+        cursor_reset: false,
+    })
+}
+
+/// Serve one `POST /v1/sync/doc`: a round of Automerge's sync protocol for one record, the
+/// server's sync state carried by the device between rounds.
+pub async fn sync_doc(
+    store: &dyn Store,
+    units: &UnitPaths,
+    dev: &DeviceAuth,
+    req: DocSyncRequest,
+) -> Result<DocSyncResponse, StoreError> {
+    use zhucun_model::automerge::sync::State;
+    let mut attempt = 0;
+    loop {
+        let stored = store
+            .load_docs(std::slice::from_ref(&req.id))
+            .await?
+            .into_iter()
+            .next();
+        let mut state = match &req.server_state {
+            Some(b) => State::decode(b).unwrap_or_else(|_| State::new()),
+            None => State::new(),
+        };
+        let actor = ActorId::from(&b"zhucun-server"[..]);
+        let mut doc = match &stored {
+            Some(s) => RecordDoc::load(&s.bytes, actor)
+                .map_err(|e| StoreError::Backend(format!("stored record unreadable: {e}")))?,
+            None => RecordDoc::from_autocommit(AutoCommit::new().with_actor(actor)),
+        };
+        let before = doc.heads();
+        if let Some(m) = &req.message {
+            if let Err(e) = doc.receive_sync_message(&mut state, m) {
+                return Ok(DocSyncResponse {
+                    version: VERSION,
+                    message: None,
+                    server_state: serde_bytes::ByteBuf::from(State::new().encode()),
+                    reject: Some(reject(&req.id, RejectCode::Malformed, e.to_string())),
+                });
+            }
+        }
+        if doc.heads() != before && doc.missing_deps().is_empty() {
+            // New changes arrived: the same checks as a push, as one record.
+            let changes = doc.changes_since(&before);
+            let push = PushRecord {
+                id: req.id.clone(),
+                base_heads: Vec::new(),
+                changes: changes
+                    .into_iter()
+                    .map(serde_bytes::ByteBuf::from)
+                    .collect(),
+                heads: doc
+                    .heads()
+                    .iter()
+                    .map(|h| zhucun_protocol::hash(&h.0))
+                    .collect(),
+            };
+            match plan_one(dev, units, &push, stored.as_ref()) {
+                Planned::Write(w, _) => match store.commit(&dev.device_id, &[*w]).await {
+                    Ok(()) => {}
+                    Err(StoreError::Conflict(_)) if attempt < 8 => {
+                        attempt += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
+                Planned::Reject(r) => {
+                    return Ok(DocSyncResponse {
+                        version: VERSION,
+                        message: None,
+                        server_state: serde_bytes::ByteBuf::from(state.encode()),
+                        reject: Some(r),
+                    })
+                }
+                Planned::Ack(_) | Planned::Resync(_) => {}
+            }
+        } else if stored.is_some() {
+            // Scope applies to reading too.
+            let rec = doc.record().ok();
+            let village = doc.header().map(|h| h.village).unwrap_or_default();
+            let reach = record_units(&village, rec.as_ref());
+            let visible = reach
+                .iter()
+                .filter_map(|u| units.get(u))
+                .any(|p| in_scope(p, &dev.scope_paths));
+            if !visible {
+                return Ok(DocSyncResponse {
+                    version: VERSION,
+                    message: None,
+                    server_state: serde_bytes::ByteBuf::from(State::new().encode()),
+                    reject: Some(reject(
+                        &req.id,
+                        RejectCode::OutOfScope,
+                        "record is outside this device's scope",
+                    )),
+                });
+            }
+        }
+        let message = doc
+            .generate_sync_message(&mut state)
+            .map(serde_bytes::ByteBuf::from);
+        return Ok(DocSyncResponse {
+            version: VERSION,
+            message,
+            server_state: serde_bytes::ByteBuf::from(state.encode()),
+            reject: None,
+        });
+    }
+}
