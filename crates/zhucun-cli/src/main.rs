@@ -140,6 +140,29 @@ enum Cmd {
     },
     /// Check the replica file (PRAGMA integrity_check).
     Check,
+    /// Enrol this device with the server, using a one-time code from the township.
+    Enroll {
+        /// The server, e.g. http://192.168.1.10:8080
+        #[arg(long, env = "ZHUCUN_SERVER")]
+        server: String,
+        #[arg(long)]
+        code: String,
+        /// A name for this device in the office's device list.
+        #[arg(long, default_value = "zhucun CLI")]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exchange changes with the server until nothing is left.
+    Sync {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Records the server refused, with its reasons.
+    Rejected {
+        #[arg(long)]
+        json: bool,
+    },
     /// A guided tour on a demo replica: creates records, searches, shows history.
     Walkthrough,
 }
@@ -206,6 +229,12 @@ impl std::str::FromStr for KindArg {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         s.parse::<Kind>().map(KindArg).map_err(|e| e.to_string())
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn default_data_dir() -> Result<PathBuf> {
@@ -606,6 +635,103 @@ fn run(cli: Cli) -> Result<()> {
                 ),
             };
             print_json(&r.monthly_figures(&village, y, m)?)
+        }
+        Cmd::Enroll {
+            server,
+            code,
+            name,
+            json,
+        } => {
+            let mut r = open(&cli.data_dir)?;
+            let t = zhucun_sync::HttpTransport::new(&server)?;
+            let resp =
+                runtime()?.block_on(zhucun_sync::enroll(&mut r, &t, &server, &code, &name))?;
+            if json {
+                print_json(&json!({
+                    "device": resp.device_id,
+                    "person": resp.person_id,
+                    "name": resp.person_name,
+                    "role": resp.role,
+                    "scope": resp.scope.iter().map(|u| u.id.clone()).collect::<Vec<_>>(),
+                }))
+            } else {
+                println!(
+                    "enrolled as {} ({}, {}); scope: {}",
+                    resp.person_name,
+                    resp.person_id,
+                    resp.role,
+                    resp.scope
+                        .iter()
+                        .map(|u| format!("{} {}", u.id, u.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                Ok(())
+            }
+        }
+        Cmd::Sync { json } => {
+            let mut r = open(&cli.data_dir)?;
+            let link = r.server()?.ok_or_else(|| {
+                anyhow!("this device is not enrolled: run `zhucun enroll --server URL --code CODE`")
+            })?;
+            let t = zhucun_sync::HttpTransport::new(&link.url)?;
+            let tty = std::io::stderr().is_terminal() && !json;
+            let mut report = |p: &zhucun_sync::Progress| {
+                if tty {
+                    eprint!(
+                        "\r同步 sync: round {}  pushed {}  pulled {}  {} KB up  {} KB down{}",
+                        p.round,
+                        p.stats.pushed,
+                        p.stats.pulled,
+                        p.stats.bytes_up / 1024,
+                        p.stats.bytes_down / 1024,
+                        if p.more { " …" } else { "   " }
+                    );
+                }
+            };
+            let stats = runtime()?.block_on(zhucun_sync::sync(
+                &mut r,
+                &t,
+                &zhucun_sync::SyncOptions::default(),
+                Some(&mut report),
+            ))?;
+            if tty {
+                eprintln!();
+            }
+            if json {
+                print_json(&stats)
+            } else {
+                println!(
+                    "pushed {} (acknowledged {}, refused {}), pulled {}, {} B up, {} B down, {} round trips, {} ms",
+                    stats.pushed, stats.acked, stats.rejected, stats.pulled, stats.bytes_up, stats.bytes_down,
+                    stats.round_trips, stats.duration_ms
+                );
+                if stats.rejected > 0 {
+                    println!("see `zhucun rejected` for the server's reasons");
+                }
+                Ok(())
+            }
+        }
+        Cmd::Rejected { json } => {
+            let r = open(&cli.data_dir)?;
+            let rows: Vec<Value> = r
+                .rejected()?
+                .into_iter()
+                .map(|(id, code, message)| json!({"id": id, "code": code, "message": message}))
+                .collect();
+            if json {
+                print_json(&rows)
+            } else {
+                for x in rows {
+                    println!(
+                        "{}  {}  {}",
+                        x["id"].as_str().unwrap_or(""),
+                        x["code"].as_str().unwrap_or(""),
+                        x["message"].as_str().unwrap_or("")
+                    );
+                }
+                Ok(())
+            }
         }
         Cmd::Check => {
             let r = open(&cli.data_dir)?;

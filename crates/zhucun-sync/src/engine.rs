@@ -1,0 +1,419 @@
+//! The sync engine: enrolment, and rounds until nothing is left to push or pull.
+
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use serde::Serialize;
+use zhucun_model::automerge::ChangeHash;
+use zhucun_protocol::{
+    DocSyncRequest, DocSyncResponse, EnrollRequest, EnrollResponse, ErrorBody, PushRecord,
+    SyncRequest, SyncResponse, VERSION,
+};
+use zhucun_replica::{Replica, ReplicaError, ServerLink};
+
+use crate::transport::{Reply, Transport, TransportError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("this device is not enrolled: run `zhucun enroll --server URL --code CODE`")]
+    NotEnrolled,
+    #[error("{0}")]
+    Transport(#[from] TransportError),
+    #[error("the server refused the request ({status} {code}): {message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("the server's answer is not valid: {0}")]
+    BadReply(String),
+    #[error("gave up after {attempts} attempts: {last}")]
+    GaveUp { attempts: u32, last: String },
+    #[error(transparent)]
+    Replica(#[from] ReplicaError),
+}
+
+/// Tuning of a sync run.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Pulled bytes per page (the most a cut link can lose).
+    pub page_bytes: u32,
+    /// Pushed change bytes per request.
+    pub push_bytes: usize,
+    /// Attempts per request before giving up.
+    pub attempts: u32,
+    /// First retry delay; doubles each time, with jitter, up to `max_delay`.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            page_bytes: 512 * 1024,
+            push_bytes: 2 * 1024 * 1024,
+            attempts: 8,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a sync run did (`zhucun sync --json`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SyncStats {
+    pub pushed: usize,
+    pub acked: usize,
+    pub rejected: usize,
+    pub pulled: usize,
+    pub created: usize,
+    pub resynced: usize,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub round_trips: u32,
+    pub retries: u32,
+    pub duration_ms: u64,
+    pub cursor: u64,
+    /// Records still waiting for the server (refused ones included in `rejected`).
+    pub pending: u64,
+}
+
+/// Progress reported after every round.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub round: u32,
+    pub stats: SyncStats,
+    pub more: bool,
+}
+
+fn server_error(reply: &Reply) -> SyncError {
+    match serde_json::from_slice::<ErrorBody>(&reply.body) {
+        Ok(e) => SyncError::Server {
+            status: reply.status,
+            code: e.code,
+            message: e.message,
+        },
+        Err(_) => SyncError::Server {
+            status: reply.status,
+            code: "http".into(),
+            message: String::from_utf8_lossy(&reply.body)
+                .chars()
+                .take(200)
+                .collect(),
+        },
+    }
+}
+
+/// POST with retries: transport failures, 429, 502, 503 and 504 are retried with exponential
+/// backoff and jitter (`Retry-After` honoured); other answers are returned.
+/// One request to send (and maybe send again).
+struct Request<'a> {
+    path: &'a str,
+    token: Option<&'a str>,
+    content_type: &'a str,
+    encoding: Option<&'a str>,
+    body: Vec<u8>,
+}
+
+impl<'a> Request<'a> {
+    /// A sync-protocol body (CBOR, zstd) with the device token.
+    fn sync(path: &'a str, token: &'a str, body: Vec<u8>) -> Self {
+        Request {
+            path,
+            token: Some(token),
+            content_type: zhucun_protocol::CONTENT_TYPE,
+            encoding: Some("zstd"),
+            body,
+        }
+    }
+}
+
+async fn post_retrying(
+    t: &dyn Transport,
+    req: Request<'_>,
+    opts: &SyncOptions,
+    stats: &mut SyncStats,
+) -> Result<Reply, SyncError> {
+    let Request {
+        path,
+        token,
+        content_type,
+        encoding,
+        body,
+    } = req;
+    let mut last = String::new();
+    for attempt in 0..opts.attempts.max(1) {
+        if attempt > 0 {
+            stats.retries += 1;
+        }
+        stats.bytes_up += body.len() as u64;
+        stats.round_trips += 1;
+        let wait = match t
+            .post(path, token, content_type, encoding, body.clone())
+            .await
+        {
+            Ok(r) if matches!(r.status, 429 | 502 | 503 | 504) => {
+                stats.bytes_down += r.body.len() as u64;
+                last = format!("server answered {}", r.status);
+                r.retry_after
+            }
+            Ok(r) => {
+                stats.bytes_down += r.body.len() as u64;
+                return Ok(r);
+            }
+            Err(TransportError::Unreachable(e)) => {
+                last = e;
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if attempt + 1 == opts.attempts.max(1) {
+            break;
+        }
+        let backoff = opts
+            .base_delay
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(opts.max_delay);
+        let jitter = rand::rng().random_range(0.5..1.0);
+        let delay = wait
+            .unwrap_or(backoff.mul_f64(jitter))
+            .min(opts.max_delay.max(Duration::from_secs(1)) * 4);
+        tokio::time::sleep(delay).await;
+    }
+    Err(SyncError::GaveUp {
+        attempts: opts.attempts.max(1),
+        last,
+    })
+}
+
+/// Enrol this device with a one-time code; stores token, person, role and scope.
+pub async fn enroll(
+    replica: &mut Replica,
+    transport: &dyn Transport,
+    server_url: &str,
+    code: &str,
+    device_name: &str,
+) -> Result<EnrollResponse, SyncError> {
+    let body = serde_json::to_vec(&EnrollRequest {
+        code: code.to_string(),
+        device_name: device_name.to_string(),
+    })
+    .map_err(|e| SyncError::BadReply(e.to_string()))?;
+    let mut stats = SyncStats::default();
+    let reply = post_retrying(
+        transport,
+        Request {
+            path: "/v1/enroll",
+            token: None,
+            content_type: "application/json",
+            encoding: None,
+            body,
+        },
+        &SyncOptions {
+            attempts: 3,
+            ..Default::default()
+        },
+        &mut stats,
+    )
+    .await?;
+    if reply.status != 200 {
+        return Err(server_error(&reply));
+    }
+    let resp: EnrollResponse =
+        serde_json::from_slice(&reply.body).map_err(|e| SyncError::BadReply(e.to_string()))?;
+    let scope: Vec<String> = resp.scope.iter().map(|u| u.id.clone()).collect();
+    replica.set_profile(Some(&resp.device_id), &resp.person_id, &resp.role, &scope)?;
+    replica.set_server(&ServerLink {
+        url: server_url.trim_end_matches('/').to_string(),
+        device_id: resp.device_id.clone(),
+        token: resp.token.clone(),
+    })?;
+    Ok(resp)
+}
+
+fn wire(h: &[ChangeHash]) -> Vec<zhucun_protocol::Hash> {
+    h.iter().map(|x| zhucun_protocol::hash(&x.0)).collect()
+}
+
+fn unwire(h: &[zhucun_protocol::Hash]) -> Vec<ChangeHash> {
+    h.iter()
+        .filter_map(|b| ChangeHash::try_from(b.as_slice()).ok())
+        .collect()
+}
+
+/// Run sync rounds until nothing is left to push or pull.
+pub async fn sync(
+    replica: &mut Replica,
+    transport: &dyn Transport,
+    opts: &SyncOptions,
+    mut progress: Option<&mut dyn FnMut(&Progress)>,
+) -> Result<SyncStats, SyncError> {
+    let link = replica.server()?.ok_or(SyncError::NotEnrolled)?;
+    let token = link.token.clone();
+    let started = Instant::now();
+    let mut stats = SyncStats::default();
+    let mut resynced: Vec<String> = Vec::new();
+    let mut round = 0u32;
+    loop {
+        round += 1;
+        let dirty: Vec<_> = replica
+            .dirty_records(opts.push_bytes)?
+            .into_iter()
+            .filter(|d| !resynced.contains(&d.id))
+            .collect();
+        let req = SyncRequest {
+            version: VERSION,
+            cursor: replica.cursor()?,
+            push: dirty
+                .iter()
+                .map(|d| PushRecord {
+                    id: d.id.clone(),
+                    base_heads: wire(&d.base_heads),
+                    changes: d
+                        .changes
+                        .iter()
+                        .cloned()
+                        .map(serde_bytes::ByteBuf::from)
+                        .collect(),
+                    heads: wire(&d.heads),
+                })
+                .collect(),
+            page_bytes: opts.page_bytes,
+        };
+        let body = zhucun_protocol::encode(&req).map_err(|e| SyncError::BadReply(e.to_string()))?;
+        let reply = post_retrying(
+            transport,
+            Request::sync("/v1/sync", &token, body),
+            opts,
+            &mut stats,
+        )
+        .await?;
+        if reply.status != 200 {
+            return Err(server_error(&reply));
+        }
+        let resp: SyncResponse =
+            zhucun_protocol::decode(&reply.body, zhucun_protocol::DEFAULT_MAX_DECODED)
+                .map_err(|e| SyncError::BadReply(e.to_string()))?;
+        stats.pushed += dirty.len();
+        stats.acked += resp.acks.len();
+        stats.rejected += resp.rejects.len();
+        let acks: Vec<(String, Vec<ChangeHash>)> = resp
+            .acks
+            .iter()
+            .map(|a| (a.id.clone(), unwire(&a.heads)))
+            .collect();
+        replica.mark_acked(&acks)?;
+        let rejects: Vec<(String, String, String)> = resp
+            .rejects
+            .iter()
+            .map(|r| {
+                let code = serde_json::to_value(r.code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                (r.id.clone(), code, r.message.clone())
+            })
+            .collect();
+        replica.mark_rejected(&rejects)?;
+        for id in &resp.resync {
+            resync_record(replica, transport, &token, id, opts, &mut stats).await?;
+            resynced.push(id.clone());
+            stats.resynced += 1;
+        }
+        if resp.cursor_reset {
+            replica.set_cursor(0)?;
+        } else {
+            let page: Vec<(String, Vec<Vec<u8>>)> = resp
+                .pull
+                .into_iter()
+                .map(|p| (p.id, p.changes.into_iter().map(|b| b.into_vec()).collect()))
+                .collect();
+            let applied = replica.apply_pull(&page, resp.cursor)?;
+            stats.pulled += applied.records;
+            stats.created += applied.created;
+        }
+        stats.cursor = replica.cursor()?;
+        let more = resp.more || resp.cursor_reset;
+        if let Some(p) = progress.as_deref_mut() {
+            p(&Progress {
+                round,
+                stats: stats.clone(),
+                more,
+            });
+        }
+        let left = replica
+            .dirty_records(1)?
+            .into_iter()
+            .any(|d| !resynced.contains(&d.id));
+        if !more && (!left || dirty.is_empty()) {
+            break;
+        }
+        if round > 100_000 {
+            return Err(SyncError::BadReply(
+                "the server never finished paging".into(),
+            ));
+        }
+    }
+    stats.pending = replica.pending_count()?;
+    stats.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(stats)
+}
+
+/// Automerge's sync protocol for one record whose heads disagree with the server's.
+async fn resync_record(
+    replica: &mut Replica,
+    transport: &dyn Transport,
+    token: &str,
+    id: &str,
+    opts: &SyncOptions,
+    stats: &mut SyncStats,
+) -> Result<(), SyncError> {
+    use zhucun_model::automerge::sync::State;
+    let mut doc = replica.doc_for_sync(id)?;
+    let mut state = State::new();
+    let mut server_state: Option<serde_bytes::ByteBuf> = None;
+    let mut converged = false;
+    for _ in 0..32 {
+        let message = doc.generate_sync_message(&mut state);
+        let req = DocSyncRequest {
+            version: VERSION,
+            id: id.to_string(),
+            message: message.clone().map(serde_bytes::ByteBuf::from),
+            server_state: server_state.clone(),
+        };
+        let body = zhucun_protocol::encode(&req).map_err(|e| SyncError::BadReply(e.to_string()))?;
+        let reply = post_retrying(
+            transport,
+            Request::sync("/v1/sync/doc", token, body),
+            opts,
+            stats,
+        )
+        .await?;
+        if reply.status != 200 {
+            return Err(server_error(&reply));
+        }
+        let resp: DocSyncResponse =
+            zhucun_protocol::decode(&reply.body, zhucun_protocol::DEFAULT_MAX_DECODED)
+                .map_err(|e| SyncError::BadReply(e.to_string()))?;
+        if let Some(r) = resp.reject {
+            let code = serde_json::to_value(r.code)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            replica.mark_rejected(&[(r.id, code, r.message)])?;
+            stats.rejected += 1;
+            return Ok(());
+        }
+        server_state = Some(resp.server_state);
+        if let Some(m) = &resp.message {
+            doc.receive_sync_message(&mut state, m)
+                .map_err(|e| SyncError::BadReply(e.to_string()))?;
+        }
+        if message.is_none() && resp.message.is_none() {
+            converged = true;
+            break;
+        }
+    }
+    replica.save_synced_doc(&mut doc, converged)?;
+    Ok(())
+}
