@@ -111,6 +111,8 @@ enum AdminCmd {
     },
     /// Revoke a device: its next sync is refused.
     Revoke { device: String },
+    /// Print every record as canonical JSON (the same form as `zhucun export`).
+    Export,
 }
 
 #[derive(Deserialize, Default)]
@@ -283,6 +285,23 @@ async fn run(cli: Cli) -> Result<()> {
                             );
                         }
                     }
+                }
+                AdminCmd::Export => {
+                    let ids = s.doc_ids().await?;
+                    let stdout = std::io::stdout();
+                    let mut out = std::io::BufWriter::new(stdout.lock());
+                    let mut w = zhucun_model::ExportWriter::begin(&mut out)?;
+                    for chunk in ids.chunks(200) {
+                        let mut docs = s.load_docs(chunk).await?;
+                        docs.sort_by(|a, b| a.id.cmp(&b.id));
+                        for d in docs {
+                            let doc =
+                                zhucun_model::RecordDoc::load(&d.bytes, zhucun_model::new_actor())?;
+                            w.record(&doc.to_json())?;
+                        }
+                    }
+                    w.end()?;
+                    std::io::Write::flush(&mut out)?;
                 }
                 AdminCmd::Revoke { device } => {
                     if !s.revoke_device(&device, now()).await? {

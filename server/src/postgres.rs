@@ -482,4 +482,14 @@ impl Store for PgStore {
             .map_err(be)?;
         Ok(r.get::<_, Option<i64>>(0).unwrap_or(0) as u64)
     }
+
+    async fn doc_ids(&self) -> StoreResult<Vec<String>> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT id FROM docs ORDER BY id COLLATE \"C\"", &[])
+            .await
+            .map_err(be)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
 }

@@ -500,4 +500,13 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn doc_ids(&self) -> StoreResult<Vec<String>> {
+        self.run(|c| {
+            let mut st = c.prepare("SELECT id FROM docs ORDER BY id").map_err(be)?;
+            let rows = st.query_map([], |r| r.get(0)).map_err(be)?;
+            rows.collect::<Result<_, _>>().map_err(be)
+        })
+        .await
+    }
 }

@@ -199,6 +199,8 @@ pub trait Store: Send + Sync {
         max_bytes: usize,
     ) -> StoreResult<PullPage>;
     async fn max_seq(&self) -> StoreResult<u64>;
+    /// Every record id, sorted.
+    async fn doc_ids(&self) -> StoreResult<Vec<String>>;
 }
 
 /// Open the store a URL names: `sqlite://PATH` or `postgres://...`.

@@ -158,6 +158,8 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Point this enrolled device at another address of its server (the token stays).
+    SetServer { url: String },
     /// Records the server refused, with its reasons.
     Rejected {
         #[arg(long)]
@@ -711,6 +713,17 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 Ok(())
             }
+        }
+        Cmd::SetServer { url } => {
+            let mut r = open(&cli.data_dir)?;
+            let mut link = r.server()?.ok_or_else(|| {
+                anyhow!("this device is not enrolled: run `zhucun enroll --server URL --code CODE`")
+            })?;
+            zhucun_sync::HttpTransport::new(&url)?;
+            link.url = url.trim_end_matches('/').to_string();
+            r.set_server(&link)?;
+            println!("{}", link.url);
+            Ok(())
         }
         Cmd::Rejected { json } => {
             let r = open(&cli.data_dir)?;

@@ -482,6 +482,63 @@ fn reconcile_list(doc: &mut AutoCommit, obj: &ObjId, new: &[Json]) -> Result<(),
     Ok(())
 }
 
+/// Canonical JSON: keys sorted, no spaces, numbers as serde_json writes them.
+pub fn write_canonical(v: &Json, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    match v {
+        Json::Object(m) => {
+            out.write_all(b"{")?;
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, k)?;
+                out.write_all(b":")?;
+                write_canonical(&m[k], out)?;
+            }
+            out.write_all(b"}")
+        }
+        Json::Array(a) => {
+            out.write_all(b"[")?;
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                write_canonical(x, out)?;
+            }
+            out.write_all(b"]")
+        }
+        other => serde_json::to_writer(&mut *out, other).map_err(std::io::Error::from),
+    }
+}
+
+/// Writes the canonical export of many records, `{"records":[...]}` with one record per
+/// line, in the order given (callers give them sorted by id). The replica and the server
+/// print the same bytes for the same records.
+pub struct ExportWriter<'a> {
+    out: &'a mut dyn std::io::Write,
+    first: bool,
+}
+
+impl<'a> ExportWriter<'a> {
+    pub fn begin(out: &'a mut dyn std::io::Write) -> std::io::Result<Self> {
+        out.write_all(b"{\"records\":[")?;
+        Ok(ExportWriter { out, first: true })
+    }
+
+    pub fn record(&mut self, v: &Json) -> std::io::Result<()> {
+        self.out
+            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        write_canonical(v, self.out)
+    }
+
+    pub fn end(self) -> std::io::Result<()> {
+        self.out.write_all(b"\n]}\n")
+    }
+}
+
 /// A fresh random actor id.
 pub fn new_actor() -> ActorId {
     ActorId::random()

@@ -13,7 +13,9 @@ pub mod kinds;
 mod values;
 
 pub use automerge;
-pub use doc::{new_actor, Author, Header, HistoryEntry, RecordDoc, HEADER_KEYS};
+pub use doc::{
+    new_actor, write_canonical, Author, ExportWriter, Header, HistoryEntry, RecordDoc, HEADER_KEYS,
+};
 pub use error::{DocError, InvalidField, ModelError, Reason};
 pub use facts::Facts;
 pub use kinds::{AnyRecord, Kind, RecordBody};

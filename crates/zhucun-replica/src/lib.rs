@@ -668,16 +668,13 @@ impl Replica {
     pub fn export_canonical(&self, out: &mut dyn std::io::Write) -> Result<()> {
         let mut stmt = self.conn.prepare("SELECT bytes FROM docs ORDER BY id")?;
         let mut rows = stmt.query([])?;
-        out.write_all(b"{\"records\":[")?;
-        let mut first = true;
+        let mut w = zhucun_model::ExportWriter::begin(out)?;
         while let Some(row) = rows.next()? {
             let bytes: Vec<u8> = row.get(0)?;
             let doc = RecordDoc::load(&bytes, self.actor.clone())?;
-            out.write_all(if first { b"\n" } else { b",\n" })?;
-            first = false;
-            write_canonical(&doc.to_json(), out)?;
+            w.record(&doc.to_json())?;
         }
-        out.write_all(b"\n]}\n")?;
+        w.end()?;
         Ok(())
     }
 
@@ -863,33 +860,4 @@ pub(crate) fn write_doc(
     Ok(())
 }
 
-/// Canonical JSON: keys sorted, no spaces, numbers as serde_json writes them.
-pub fn write_canonical(v: &Json, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    match v {
-        Json::Object(m) => {
-            out.write_all(b"{")?;
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
-                }
-                serde_json::to_writer(&mut *out, k)?;
-                out.write_all(b":")?;
-                write_canonical(&m[k], out)?;
-            }
-            out.write_all(b"}")
-        }
-        Json::Array(a) => {
-            out.write_all(b"[")?;
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
-                }
-                write_canonical(x, out)?;
-            }
-            out.write_all(b"]")
-        }
-        other => serde_json::to_writer(&mut *out, other).map_err(std::io::Error::from),
-    }
-}
+pub use zhucun_model::write_canonical;

@@ -1,0 +1,601 @@
+//! Sync end to end: the real server (on SQLite and on PostgreSQL) and real `zhucun` clients.
+
+use std::collections::HashMap;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use zhucun_e2e::proxy::{Faults, Proxy};
+use zhucun_e2e::{demo, server_cmd, Backend, Client, Server};
+
+fn ids(v: &Value) -> Vec<String> {
+    v["records"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| r["id"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn lecture(topic: &str) -> Value {
+    json!({"activity_kind": "party_lecture", "date": "2026-05-08", "topic": topic, "lecturer": "李明"})
+}
+
+#[test]
+fn enrol_push_pull_within_scope() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let (a, town, other) = (Client::new(), Client::new(), Client::new());
+        let who = a.enroll(&server.url, &codes["li-ming"]);
+        assert_eq!(who["scope"], json!(["dongfeng"]), "{}", b.name());
+        town.enroll(&server.url, &codes["wang-qiang"]);
+        other.enroll(&server.url, &codes["chen-jing"]);
+
+        let act = a.put("activity", &lecture("学习党章"));
+        let member = a.put(
+            "member",
+            &json!({"name": "王芳", "gender": "女", "id_number": "11010519491231002X"}),
+        );
+        let s = a.sync();
+        assert_eq!(
+            (s["pushed"].as_u64(), s["acked"].as_u64()),
+            (Some(2), Some(2))
+        );
+        assert_eq!(s["round_trips"], 1, "one round trip: {s}");
+        assert_eq!(s["pending"], 0);
+        // The record now shows as synced.
+        assert_eq!(a.json(&["get", &act, "--json"], None)["synced"], true);
+
+        let task = town.put(
+            "task",
+            &json!({"title": "报送融合发展工作方案", "village": "chengguan", "issuer": "chengguan",
+                    "assigned_villages": ["dongfeng"], "deadline": "2026-05-20"}),
+        );
+        let s = town.sync();
+        assert_eq!(
+            s["pulled"], 2,
+            "the township sees its village's records: {s}"
+        );
+        let s = a.sync();
+        assert_eq!(s["pulled"], 1, "the village gets the township's task: {s}");
+        // The village answers the task; the township sees the answer.
+        a.ok(
+            &["put", "task"],
+            Some(
+                &json!({"id": task, "status": "in_progress",
+                          "notes": [{"by": "li-ming", "text": "已起草方案"}]})
+                .to_string(),
+            ),
+        );
+        a.sync();
+        town.sync();
+        let t = town.json(&["get", &task, "--json"], None);
+        assert_eq!(t["record"]["status"], "in_progress");
+        assert_eq!(t["record"]["notes"][0]["text"], "已起草方案");
+        // Another street's first secretary sees none of it.
+        let s = other.sync();
+        assert_eq!(
+            s["pulled"],
+            0,
+            "{}: out of scope records leaked: {s}",
+            b.name()
+        );
+        // The member's personal data arrived intact where it is in scope.
+        let m = town.json(&["get", &member, "--json"], None);
+        assert_eq!(m["record"]["id_number"], "11010519491231002X");
+
+        // Everyone in scope holds the same; the server holds the same.
+        let ea: Value = serde_json::from_str(&a.export()).unwrap();
+        let et: Value = serde_json::from_str(&town.export()).unwrap();
+        assert_eq!(ea, et);
+        let o = server_cmd(&db, &["admin", "export"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8(o.stdout).unwrap(), a.export());
+        assert_eq!(ids(&ea).len(), 3);
+        // A second sync with nothing new moves nothing but a small request.
+        let s = a.sync();
+        assert_eq!(
+            (s["pushed"].as_u64(), s["pulled"].as_u64()),
+            (Some(0), Some(0))
+        );
+    }
+}
+
+#[test]
+fn refused_records_have_reasons_and_the_rest_of_the_batch_lands() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let (a, town) = (Client::new(), Client::new());
+        a.enroll(&server.url, &codes["li-ming"]);
+        town.enroll(&server.url, &codes["wang-qiang"]);
+        // Widen the scope on the device only: the server still knows better.
+        a.ok(
+            &[
+                "init",
+                "--person",
+                "li-ming",
+                "--village",
+                "dongfeng",
+                "--village",
+                "hongqi",
+            ],
+            None,
+        );
+        let outside = a.put(
+            "activity",
+            &json!({"village": "hongqi", "activity_kind": "theme_party_day",
+                                                "date": "2026-05-01", "topic": "越界"}),
+        );
+        let inside = a.put(
+            "activity",
+            &json!({"village": "dongfeng", "activity_kind": "theme_party_day",
+                                               "date": "2026-05-01", "topic": "本村"}),
+        );
+        // A record that breaks a rule (empty topic), made outside the app and imported.
+        let file = a.dir.path().join("bad.automerge");
+        a.ok(
+            &["doc", "export", &inside, "-o", file.to_str().unwrap()],
+            None,
+        );
+        let mut doc =
+            zhucun_model::automerge::AutoCommit::load(&std::fs::read(&file).unwrap()).unwrap();
+        {
+            use zhucun_model::automerge::transaction::Transactable;
+            let id = zhucun_model::new_id().to_string();
+            doc.put(zhucun_model::automerge::ROOT, "id", id.as_str())
+                .unwrap();
+            doc.put(zhucun_model::automerge::ROOT, "topic", "").unwrap();
+            doc.commit();
+        }
+        std::fs::write(&file, doc.save()).unwrap();
+        a.ok(&["doc", "import", file.to_str().unwrap()], None);
+
+        let s = a.sync();
+        assert_eq!(
+            (s["acked"].as_u64(), s["rejected"].as_u64()),
+            (Some(1), Some(2)),
+            "{}: {s}",
+            b.name()
+        );
+        let rej = a.json(&["rejected", "--json"], None);
+        let by_id: HashMap<String, Value> = rej
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["id"].as_str().unwrap().to_string(), r.clone()))
+            .collect();
+        assert_eq!(by_id[&outside]["code"], "out_of_scope");
+        let invalid = by_id
+            .values()
+            .find(|r| r["code"] == "invalid")
+            .expect("invalid reject");
+        assert!(
+            invalid["message"].as_str().unwrap().contains("topic"),
+            "{invalid}"
+        );
+        // Refused records are not sent again until they change.
+        assert_eq!(a.sync()["pushed"], 0);
+        // Nothing refused reached the server or the township.
+        town.sync();
+        let got = ids(&serde_json::from_str(&town.export()).unwrap());
+        assert_eq!(got, vec![inside.clone()], "{}", b.name());
+    }
+}
+
+#[test]
+fn codes_are_one_time_and_revoked_devices_are_refused() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let (a, thief) = (Client::new(), Client::new());
+        a.enroll(&server.url, &codes["li-ming"]);
+        let o = thief.run(
+            &[
+                "enroll",
+                "--server",
+                &server.url,
+                "--code",
+                &codes["li-ming"],
+            ],
+            None,
+        );
+        assert!(!o.status.success());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("code_used"));
+        let o = thief.run(
+            &["enroll", "--server", &server.url, "--code", "ABCD-EFGH"],
+            None,
+        );
+        assert!(String::from_utf8_lossy(&o.stderr).contains("code_invalid"));
+        // A code can be typed in lower case without the dash.
+        let fresh = String::from_utf8(
+            server_cmd(&db, &["admin", "issue-code", "--person", "zhang-hua"]).stdout,
+        )
+        .unwrap();
+        let typed = fresh.trim().to_lowercase().replace('-', "");
+        let who = thief.enroll(&server.url, &typed);
+        assert_eq!(who["person"], "zhang-hua");
+
+        let devices: Value =
+            serde_json::from_slice(&server_cmd(&db, &["admin", "devices", "--json"]).stdout)
+                .unwrap();
+        let dev = devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["person_id"] == "li-ming")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(server_cmd(&db, &["admin", "revoke", &dev]).status.success());
+        a.put("activity", &lecture("吊销后"));
+        let o = a.run(&["sync"], None);
+        assert!(!o.status.success(), "{}", b.name());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("device_revoked") && err.lines().count() == 1,
+            "{err}"
+        );
+        // Still listed as waiting on the device: nothing typed is lost.
+        assert_eq!(
+            a.json(&["list", "--unsynced", "--json"], None)
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}
+
+/// A hostile request and the answer it must get.
+type BadCase<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+
+fn post(url: &str, token: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut r = reqwest::Client::new().post(url).body(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.unwrap();
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    })
+}
+
+#[test]
+fn bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
+    use zhucun_protocol::{encode, PushRecord, SyncRequest, VERSION};
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let sync = format!("{}/v1/sync", server.url);
+        let (st, body) = post(
+            &format!("{}/v1/enroll", server.url),
+            None,
+            json!({"code": codes["li-ming"], "device_name": "test"})
+                .to_string()
+                .into_bytes(),
+        );
+        assert_eq!(st, 200);
+        let token = body["token"].as_str().unwrap().to_string();
+        assert!(token.len() >= 43, "256-bit token");
+
+        // (what, token, body, expected status, expected code)
+        let cases: Vec<BadCase> = vec![
+            ("no token", None, vec![], 401, "no_token"),
+            ("bad token", Some("AAAA"), vec![], 401, "bad_token"),
+            (
+                "garbage",
+                Some(&token),
+                b"not zstd at all".to_vec(),
+                400,
+                "malformed_body",
+            ),
+            ("empty", Some(&token), vec![], 400, "malformed_body"),
+            (
+                "future version",
+                Some(&token),
+                encode(&SyncRequest {
+                    version: 99,
+                    cursor: 0,
+                    push: vec![],
+                    page_bytes: 1000,
+                })
+                .unwrap(),
+                400,
+                "unsupported_version",
+            ),
+            (
+                "truncated",
+                Some(&token),
+                {
+                    let full = encode(&SyncRequest {
+                        version: VERSION,
+                        cursor: 0,
+                        push: vec![],
+                        page_bytes: 1000,
+                    })
+                    .unwrap();
+                    full[..full.len() - 3].to_vec()
+                },
+                400,
+                "malformed_body",
+            ),
+        ];
+        for (what, tok, body, status, code) in cases {
+            let (st, v) = post(&sync, tok, body);
+            assert_eq!(
+                (st, v["code"].as_str()),
+                (status, Some(code)),
+                "{}: {what}: {v}",
+                b.name()
+            );
+            assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+        }
+        // Invalid Automerge bytes inside a well-formed request: that record is refused.
+        let req = SyncRequest {
+            version: VERSION,
+            cursor: 0,
+            push: vec![PushRecord {
+                id: zhucun_model::new_id().to_string(),
+                base_heads: vec![],
+                changes: vec![serde_bytes_buf(b"\x85\x6f\x4a\x83 not a change")],
+                heads: vec![],
+            }],
+            page_bytes: 1000,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let resp = rt.block_on(async {
+            reqwest::Client::new()
+                .post(&sync)
+                .bearer_auth(&token)
+                .body(encode(&req).unwrap())
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        });
+        let r: zhucun_protocol::SyncResponse = zhucun_protocol::decode(&resp, 1 << 20).unwrap();
+        assert_eq!(r.rejects.len(), 1);
+        assert_eq!(r.rejects[0].code, zhucun_protocol::RejectCode::Malformed);
+        // A reused code over HTTP.
+        let (st, v) = post(
+            &format!("{}/v1/enroll", server.url),
+            None,
+            json!({"code": codes["li-ming"], "device_name": "again"})
+                .to_string()
+                .into_bytes(),
+        );
+        assert_eq!((st, v["code"].as_str()), (409, Some("code_used")));
+        // Still serving.
+        let (st, _) = post(&format!("{}/v1/enroll", server.url), None, b"{".to_vec());
+        assert_eq!(st, 400);
+        let c = Client::new();
+        c.enroll(&server.url, &codes["wang-qiang"]);
+        assert_eq!(c.sync()["round_trips"], 1);
+    }
+}
+
+fn serde_bytes_buf(b: &[u8]) -> zhucun_protocol::Hash {
+    zhucun_protocol::hash(b)
+}
+
+#[test]
+fn oversized_bodies_are_refused() {
+    let b = Backend::Sqlite(tempfile::tempdir().unwrap());
+    let db = b.url();
+    let codes = demo(&db);
+    // A server with a small body limit.
+    let mut child = std::process::Command::new(zhucun_e2e::bin("zhucun-server"))
+        .args([
+            "--db",
+            &db,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-body",
+            "2000",
+        ])
+        .env("ZHUCUN_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    let (_, v) = post(
+        &format!("{url}/v1/enroll"),
+        None,
+        json!({"code": codes["li-ming"], "device_name": "t"})
+            .to_string()
+            .into_bytes(),
+    );
+    let token = v["token"].as_str().unwrap().to_string();
+    let (st, v) = post(&format!("{url}/v1/sync"), Some(&token), vec![7u8; 5000]);
+    assert_eq!((st, v["code"].as_str()), (413, Some("too_large")), "{v}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn two_server_processes_share_one_postgres() {
+    let Some(pg) = zhucun_e2e::PgDb::create() else {
+        return;
+    };
+    let codes = demo(&pg.url);
+    let (s1, s2) = (Server::start(&pg.url), Server::start(&pg.url));
+    let town_codes: Vec<String> = (0..3)
+        .map(|_| {
+            String::from_utf8(
+                server_cmd(&pg.url, &["admin", "issue-code", "--person", "wang-qiang"]).stdout,
+            )
+            .unwrap()
+            .trim()
+            .to_string()
+        })
+        .collect();
+    drop(codes);
+    let clients: Vec<Client> = (0..3).map(|_| Client::new()).collect();
+    for (i, c) in clients.iter().enumerate() {
+        c.enroll(if i % 2 == 0 { &s1.url } else { &s2.url }, &town_codes[i]);
+    }
+    let mut created = Vec::new();
+    for round in 0..6 {
+        for (i, c) in clients.iter().enumerate() {
+            created.push(c.put(
+                "activity",
+                &json!({"village": "dongfeng", "activity_kind": "theme_party_day",
+                "date": "2026-05-01", "topic": format!("第{round}轮 设备{i}")}),
+            ));
+            // Alternate the server each client talks to.
+            let url = if (round + i) % 2 == 0 {
+                &s1.url
+            } else {
+                &s2.url
+            };
+            c.ok(&["set-server", url], None);
+            c.sync();
+        }
+    }
+    for c in &clients {
+        c.sync();
+    }
+    let e0 = clients[0].export();
+    for c in &clients[1..] {
+        assert_eq!(c.export(), e0);
+    }
+    assert_eq!(
+        ids(&serde_json::from_str(&e0).unwrap()).len(),
+        created.len()
+    );
+}
+
+#[test]
+fn random_edits_through_a_faulty_link_converge() {
+    let seed: u64 = std::env::var("ZHUCUN_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    println!("faulty-link convergence seed = {seed} (replay with ZHUCUN_SEED={seed})");
+    for b in Backend::all() {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let db = b.url();
+        demo(&db);
+        let server = Server::start(&db);
+        let proxy = Proxy::start(
+            &server.addr,
+            Faults {
+                delay: std::time::Duration::from_millis(2),
+                bytes_per_sec: 2_000_000,
+                reset_probability: 0.5,
+            },
+        );
+        let clients: Vec<Client> = (0..3).map(|_| Client::new()).collect();
+        for c in &clients {
+            let code = String::from_utf8(
+                server_cmd(&db, &["admin", "issue-code", "--person", "wang-qiang"]).stdout,
+            )
+            .unwrap();
+            c.enroll(&server.url, code.trim());
+            // From now on the clients talk through the faulty link.
+            c.ok(&["set-server", &proxy.url()], None);
+        }
+        let task = clients[0].put(
+            "task",
+            &json!({"title": "进度表", "village": "chengguan", "issuer": "chengguan",
+                    "assigned_villages": ["dongfeng", "xinhe"], "deadline": "2026-06-30"}),
+        );
+        let mut notes_written: Vec<String> = Vec::new();
+        let mut topics: Vec<String> = Vec::new();
+        for step in 0..50 {
+            let i = rng.random_range(0..3);
+            let c = &clients[i];
+            match rng.random_range(0..4) {
+                0 => {
+                    let t = format!("活动{step}");
+                    c.put("activity", &json!({"village": if step % 2 == 0 {"dongfeng"} else {"xinhe"},
+                        "activity_kind": "household_visit", "date": "2026-05-02", "topic": t, "household": "张家"}));
+                    topics.push(t);
+                }
+                1 | 2 => {
+                    if c.run(&["get", &task], None).status.success() {
+                        let cur = c.json(&["get", &task, "--json"], None);
+                        let mut notes = cur["record"]["notes"]
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default();
+                        let text = format!("进展{step}-{i}");
+                        notes.push(json!({"by": "wang-qiang", "text": text}));
+                        c.ok(
+                            &["put", "task"],
+                            Some(&json!({"id": task, "notes": notes}).to_string()),
+                        );
+                        notes_written.push(text);
+                    }
+                }
+                _ => {
+                    // A sync over the bad link may fail after its retries; that loses nothing.
+                    let _ = c.run(&["sync", "--json"], None);
+                }
+            }
+        }
+        // The link recovers: everyone syncs until quiet.
+        for c in &clients {
+            c.ok(&["set-server", &server.url], None);
+        }
+        for _ in 0..2 {
+            for c in &clients {
+                c.sync();
+            }
+        }
+        let e0 = clients[0].export();
+        for c in &clients[1..] {
+            assert_eq!(c.export(), e0, "{}: seed {seed}", b.name());
+        }
+        let o = server_cmd(&db, &["admin", "export"]);
+        assert_eq!(
+            String::from_utf8(o.stdout).unwrap(),
+            e0,
+            "{}: server differs, seed {seed}",
+            b.name()
+        );
+        // No acknowledged edit is missing.
+        let all: Value = serde_json::from_str(&e0).unwrap();
+        let text = all.to_string();
+        for t in topics.iter().chain(notes_written.iter()) {
+            assert!(
+                text.contains(t.as_str()),
+                "{}: `{t}` lost, seed {seed}",
+                b.name()
+            );
+        }
+        println!(
+            "{}: {} connections through the proxy, {} cut mid-body",
+            b.name(),
+            proxy.connections.load(std::sync::atomic::Ordering::Relaxed),
+            proxy.resets.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
+}
