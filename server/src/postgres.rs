@@ -139,7 +139,7 @@ impl Store for PgStore {
         let c = self.client().await?;
         let rows = c
             .query(
-                "SELECT id, name, kind, parent, path FROM org_units ORDER BY path",
+                "SELECT id, name, kind, parent, path FROM org_units ORDER BY path COLLATE \"C\"",
                 &[],
             )
             .await
