@@ -19,7 +19,7 @@ pub use doc::{
 pub use error::{DocError, InvalidField, ModelError, Reason};
 pub use facts::Facts;
 pub use kinds::{AnyRecord, Kind, RecordBody};
-pub use values::{parse_date, parse_month, Attachment, Money};
+pub use values::{check_hash, parse_date, parse_month, Attachment, Money};
 
 /// A new record id: a UUIDv7 (its time part is only for locality, never trusted for order).
 pub fn new_id() -> uuid::Uuid {

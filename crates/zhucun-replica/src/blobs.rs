@@ -54,6 +54,101 @@ impl Replica {
         Ok(hash)
     }
 
+    /// Start receiving a blob of `size` bytes in chunks (idempotent: a resumed transfer keeps
+    /// the chunks it has).
+    pub fn begin_blob(&mut self, hash: &str, size: u64, mime: &str) -> Result<()> {
+        zhucun_model::check_hash("hash", hash)?;
+        if size > MAX_BLOB_SIZE {
+            return Err(ReplicaError::BlobTooLarge {
+                limit: MAX_BLOB_SIZE,
+            });
+        }
+        self.conn().execute(
+            "INSERT INTO blobs(hash, size, mime, complete) VALUES (?1, ?2, ?3, 0)
+             ON CONFLICT(hash) DO NOTHING",
+            params![hash, size as i64, mime],
+        )?;
+        Ok(())
+    }
+
+    /// Chunk indexes of a blob not received yet.
+    pub fn missing_chunks(&self, hash: &str) -> Result<Vec<u64>> {
+        let Some(info) = self.blob_info(hash)? else {
+            return Err(ReplicaError::BlobMissing(hash.into()));
+        };
+        let n = info.size.div_ceil(CHUNK_SIZE as u64);
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT idx FROM blob_chunks WHERE hash = ?1")?;
+        let have: std::collections::HashSet<u64> = stmt
+            .query_map([hash], |r| r.get::<_, i64>(0))?
+            .filter_map(|r| r.ok())
+            .map(|i| i as u64)
+            .collect();
+        Ok((0..n).filter(|i| !have.contains(i)).collect())
+    }
+
+    /// Store one received chunk (each chunk in its own transaction: a cut resumes here).
+    pub fn put_blob_chunk(&mut self, hash: &str, idx: u64, bytes: &[u8]) -> Result<()> {
+        let Some(info) = self.blob_info(hash)? else {
+            return Err(ReplicaError::BlobMissing(hash.into()));
+        };
+        let n = info.size.div_ceil(CHUNK_SIZE as u64);
+        let expect = if idx + 1 == n {
+            info.size - idx * CHUNK_SIZE as u64
+        } else {
+            CHUNK_SIZE as u64
+        };
+        if idx >= n.max(1) || bytes.len() as u64 != expect {
+            return Err(ReplicaError::BlobChunk {
+                hash: hash.into(),
+                idx,
+            });
+        }
+        self.conn().execute(
+            "INSERT OR REPLACE INTO blob_chunks(hash, idx, bytes) VALUES (?1, ?2, ?3)",
+            params![hash, idx as i64, bytes],
+        )?;
+        Ok(())
+    }
+
+    /// Mark a blob complete once every chunk is here and the content matches its hash.
+    pub fn finish_blob(&mut self, hash: &str) -> Result<()> {
+        if !self.missing_chunks(hash)?.is_empty() {
+            return Err(ReplicaError::BlobMissing(hash.into()));
+        }
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT bytes FROM blob_chunks WHERE hash = ?1 ORDER BY idx")?;
+        let mut hasher = Sha256::new();
+        let mut rows = stmt.query([hash])?;
+        while let Some(r) = rows.next()? {
+            let chunk: Vec<u8> = r.get(0)?;
+            hasher.update(&chunk);
+        }
+        drop(rows);
+        if hex::encode(hasher.finalize()) != hash {
+            self.conn()
+                .execute("DELETE FROM blob_chunks WHERE hash = ?1", [hash])?;
+            return Err(ReplicaError::BlobHashMismatch(hash.into()));
+        }
+        self.conn()
+            .execute("UPDATE blobs SET complete = 1 WHERE hash = ?1", [hash])?;
+        Ok(())
+    }
+
+    /// One stored chunk of a complete blob.
+    pub fn blob_chunk(&self, hash: &str, idx: u64) -> Result<Vec<u8>> {
+        self.conn()
+            .query_row(
+                "SELECT bytes FROM blob_chunks WHERE hash = ?1 AND idx = ?2",
+                params![hash, idx as i64],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| ReplicaError::BlobMissing(hash.into()))
+    }
+
     pub fn has_blob(&self, hash: &str) -> Result<bool> {
         Ok(self
             .conn()
@@ -106,6 +201,47 @@ impl Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_transfer_resumes_at_the_missing_chunk() {
+        let d = tempfile::tempdir().unwrap();
+        let mut src = crate::Replica::open(d.path(), &crate::Key::Raw([1; 32])).unwrap();
+        let data: Vec<u8> = (0..(CHUNK_SIZE * 2 + 100))
+            .map(|i| (i % 253) as u8)
+            .collect();
+        let hash = src.put_blob(&data, "image/jpeg").unwrap();
+        let d2 = tempfile::tempdir().unwrap();
+        let mut dst = crate::Replica::open(d2.path(), &crate::Key::Raw([2; 32])).unwrap();
+        dst.begin_blob(&hash, data.len() as u64, "image/jpeg")
+            .unwrap();
+        assert_eq!(dst.missing_chunks(&hash).unwrap(), [0, 1, 2]);
+        dst.put_blob_chunk(&hash, 0, &src.blob_chunk(&hash, 0).unwrap())
+            .unwrap();
+        // The link is cut here; a new transfer asks what is missing.
+        dst.begin_blob(&hash, data.len() as u64, "image/jpeg")
+            .unwrap();
+        assert_eq!(dst.missing_chunks(&hash).unwrap(), [1, 2]);
+        assert!(!dst.has_blob(&hash).unwrap());
+        assert!(
+            dst.put_blob_chunk(&hash, 2, &[0u8; 5]).is_err(),
+            "wrong chunk length"
+        );
+        for i in [1, 2] {
+            dst.put_blob_chunk(&hash, i, &src.blob_chunk(&hash, i).unwrap())
+                .unwrap();
+        }
+        dst.finish_blob(&hash).unwrap();
+        assert_eq!(dst.get_blob(&hash).unwrap(), data);
+        // A corrupted transfer is refused and its chunks dropped.
+        let other = sha256_hex(b"other");
+        dst.begin_blob(&other, 3, "").unwrap();
+        dst.put_blob_chunk(&other, 0, b"xyz").unwrap();
+        assert!(matches!(
+            dst.finish_blob(&other),
+            Err(ReplicaError::BlobHashMismatch(_))
+        ));
+        assert_eq!(dst.missing_chunks(&other).unwrap(), [0]);
+    }
 
     #[test]
     fn known_hash() {

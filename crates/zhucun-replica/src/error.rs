@@ -40,6 +40,8 @@ pub enum ReplicaError {
     BlobHashMismatch(String),
     #[error("blob {0} is not stored completely on this device")]
     BlobMissing(String),
+    #[error("chunk {idx} of blob {hash} has the wrong size or index")]
+    BlobChunk { hash: String, idx: u64 },
     #[error("blob is larger than the limit of {limit} bytes")]
     BlobTooLarge { limit: u64 },
     #[error("row {}: {source}", row + 1)]

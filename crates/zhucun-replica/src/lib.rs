@@ -465,8 +465,13 @@ impl Replica {
                 .into());
             }
         }
+        // Attachments added by this edit must be stored here; ones that arrived with a synced
+        // record may still be on the server only (downloaded on demand).
+        let known: Vec<String> = previous
+            .map(|p| p.blob_refs().into_iter().map(|(_, h)| h).collect())
+            .unwrap_or_default();
         for (field, hash) in record.blob_refs() {
-            if !self.has_blob(&hash)? {
+            if !known.contains(&hash) && !self.has_blob(&hash)? {
                 return Err(InvalidField::new(
                     field,
                     Reason::UnknownReference(format!("attachment {hash}")),
