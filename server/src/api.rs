@@ -3,20 +3,25 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::handler::Handler;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use tokio::sync::RwLock;
 use zhucun_protocol::{
     CodecError, DocSyncRequest, EnrollRequest, EnrollResponse, ErrorBody, OrgUnitInfo, SyncRequest,
 };
 
+use crate::blobs::{BlobDir, BlobError};
 use crate::identity;
+use crate::metrics::{Metrics, UNMATCHED_ROUTE};
 use crate::store::{in_scope, DeviceAuth, NewDevice, Store, StoreError};
 use crate::sync::UnitPaths;
 
@@ -41,14 +46,28 @@ impl Default for Limits {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub limits: Limits,
+    /// Where attachments live; `None` answers blob requests with 503.
+    pub blobs: Option<Arc<BlobDir>>,
+    /// What `GET /metrics` exposes.
+    pub metrics: Metrics,
     units: RwLock<UnitPaths>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> Arc<AppState> {
+        Self::with_blobs(store, limits, None)
+    }
+
+    pub fn with_blobs(
+        store: Arc<dyn Store>,
+        limits: Limits,
+        blobs: Option<BlobDir>,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
             store,
             limits,
+            blobs: blobs.map(Arc::new),
+            metrics: Metrics::new(),
             units: RwLock::new(HashMap::new()),
         })
     }
@@ -193,17 +212,20 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<DeviceAut
     Ok(dev)
 }
 
-fn sync_body<T: serde::Serialize>(msg: &T) -> Result<Response, ApiError> {
-    let body = zhucun_protocol::encode(msg)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    Ok((
+fn encode_sync<T: serde::Serialize>(msg: &T) -> Result<Vec<u8>, ApiError> {
+    zhucun_protocol::encode(msg)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+fn sync_body(body: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, zhucun_protocol::CONTENT_TYPE),
             (header::CONTENT_ENCODING, "zstd"),
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -219,8 +241,35 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiE
     Ok("ready")
 }
 
+/// The OpenAPI description of this router (hand-written; a test checks it names every route).
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
 async fn enroll(
     State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<EnrollResponse>, ApiError> {
+    let res = enroll_device(&state, body).await;
+    state.metrics.enrolment(match &res {
+        Ok(_) => "ok",
+        Err(e) => e.code,
+    });
+    res
+}
+
+async fn enroll_device(
+    state: &AppState,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
     let body = body.map_err(body_error)?;
@@ -291,6 +340,9 @@ async fn sync(
     let pushed = req.push.len();
     let units = state.unit_paths().await?;
     let resp = crate::sync::sync(state.store.as_ref(), &units, &dev, req).await?;
+    let out = encode_sync(&resp)?;
+    state.metrics.sync_round(&resp, pushed);
+    state.metrics.sync_bytes(SYNC, body.len(), out.len());
     tracing::info!(
         device = %dev.device_id,
         pushed,
@@ -300,7 +352,7 @@ async fn sync(
         more = resp.more,
         "sync round"
     );
-    sync_body(&resp)
+    Ok(sync_body(out))
 }
 
 async fn sync_doc(
@@ -313,22 +365,185 @@ async fn sync_doc(
     let req: DocSyncRequest = zhucun_protocol::decode(&body, state.limits.max_decoded)?;
     let units = state.unit_paths().await?;
     let resp = crate::sync::sync_doc(state.store.as_ref(), &units, &dev, req).await?;
-    sync_body(&resp)
+    let out = encode_sync(&resp)?;
+    state.metrics.doc_sync_round(&resp);
+    state.metrics.sync_bytes(SYNC_DOC, body.len(), out.len());
+    Ok(sync_body(out))
 }
 
 async fn fallback() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
+/// Counts every request by matched route and status class and times it. The route is the
+/// router's pattern (`/v1/sync`), never the request's URI, so no path a client invents and no
+/// personal data becomes a label.
+async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    state.metrics.http_request(
+        route.as_deref().unwrap_or(UNMATCHED_ROUTE),
+        resp.status().as_u16(),
+        start.elapsed(),
+    );
+    resp
+}
+
+pub(crate) const SYNC: &str = "/v1/sync";
+pub(crate) const SYNC_DOC: &str = "/v1/sync/doc";
+
+/// One route: method, path, handler.
+struct Endpoint {
+    method: Method,
+    path: &'static str,
+    handler: MethodRouter<Arc<AppState>>,
+}
+
+impl From<BlobError> for ApiError {
+    fn from(e: BlobError) -> Self {
+        let (status, code) = match &e {
+            BlobError::BadHash(_) => (StatusCode::BAD_REQUEST, "bad_hash"),
+            BlobError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            BlobError::BadChunk { .. } | BlobError::SizeChanged { .. } => {
+                (StatusCode::BAD_REQUEST, "bad_chunk")
+            }
+            BlobError::HashMismatch(_) => (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"),
+            BlobError::Missing(_) => (StatusCode::NOT_FOUND, "blob_missing"),
+            BlobError::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+fn blob_dir(state: &AppState) -> Result<Arc<BlobDir>, ApiError> {
+    state.blobs.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "blobs_disabled",
+            "this server stores no attachments",
+        )
+    })
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+        .map_err(ApiError::from)
+}
+
+async fn blob_status(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::extract::Path(hash): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    authenticate(&state, &headers).await?;
+    let dir = blob_dir(&state)?;
+    let st = blocking(move || dir.status(&hash)).await?;
+    Ok(Json(st).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct PutQuery {
+    size: u64,
+}
+
+async fn blob_put(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::extract::Path((hash, idx)): axum::extract::Path<(String, u64)>,
+    query: Result<axum::extract::Query<PutQuery>, axum::extract::rejection::QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let dev = authenticate(&state, &headers).await?;
+    let size = query
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_chunk",
+                "?size=<total bytes> is required",
+            )
+        })?
+        .size;
+    let body = body.map_err(body_error)?;
+    let dir = blob_dir(&state)?;
+    let h = hash.clone();
+    let st = blocking(move || dir.put_chunk(&h, size, idx, &body)).await?;
+    if st.complete {
+        tracing::info!(device = %dev.device_id, size, "attachment received");
+    }
+    Ok(Json(st).into_response())
+}
+
+async fn blob_get(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::extract::Path((hash, idx)): axum::extract::Path<(String, u64)>,
+) -> Result<Response, ApiError> {
+    let dev = authenticate(&state, &headers).await?;
+    crate::blobs::check_hash(&hash)?;
+    // Only attachments of records the device may see; others look missing.
+    if !state.store.blob_visible(&hash, &dev.scope_paths).await? {
+        return Err(BlobError::Missing(hash).into());
+    }
+    let dir = blob_dir(&state)?;
+    let bytes = blocking(move || dir.read_chunk(&hash, idx)).await?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+fn endpoint<H, T>(method: Method, path: &'static str, handler: H) -> Endpoint
+where
+    H: Handler<T, Arc<AppState>>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
+    Endpoint {
+        method,
+        path,
+        handler: on(filter, handler),
+    }
+}
+
+/// Every route the router serves, declared once: `router` mounts these and `routes` lists
+/// them (the OpenAPI test checks each is documented).
+fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint(Method::GET, "/healthz", healthz),
+        endpoint(Method::GET, "/readyz", readyz),
+        endpoint(Method::GET, "/metrics", metrics),
+        endpoint(Method::GET, "/api/openapi.json", openapi),
+        endpoint(Method::POST, "/v1/enroll", enroll),
+        endpoint(Method::POST, SYNC, sync),
+        endpoint(Method::POST, SYNC_DOC, sync_doc),
+        endpoint(Method::GET, "/v1/blobs/{hash}", blob_status),
+        endpoint(Method::PUT, "/v1/blobs/{hash}/{idx}", blob_put),
+        endpoint(Method::GET, "/v1/blobs/{hash}/{idx}", blob_get),
+    ]
+}
+
+/// The routes the router serves, as (method, path).
+pub fn routes() -> Vec<(Method, &'static str)> {
+    endpoints()
+        .into_iter()
+        .map(|e| (e.method, e.path))
+        .collect()
+}
+
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.limits.max_body;
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/v1/enroll", post(enroll))
-        .route("/v1/sync", post(sync))
-        .route("/v1/sync/doc", post(sync_doc))
+    let mut router = Router::new();
+    for e in endpoints() {
+        router = router.route(e.path, e.handler);
+    }
+    router
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

@@ -8,7 +8,9 @@
 
 pub mod admin;
 pub mod api;
+pub mod blobs;
 pub mod identity;
+pub mod metrics;
 pub mod postgres;
 pub mod sqlite;
 pub mod store;

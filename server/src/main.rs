@@ -183,7 +183,16 @@ async fn run(cli: Cli) -> Result<()> {
             let addr: SocketAddr = listen
                 .parse()
                 .map_err(|_| anyhow!("listen address `{listen}` is not HOST:PORT"))?;
-            let _blob_dir = blob_dir.or(file.blob_dir);
+            // Attachments: the settings' directory, else one beside an SQLite database, else ./blobs.
+            let blob_dir =
+                blob_dir
+                    .or(file.blob_dir)
+                    .unwrap_or_else(|| match db.strip_prefix("sqlite://") {
+                        Some(p) => PathBuf::from(format!("{p}.blobs")),
+                        None => PathBuf::from("blobs"),
+                    });
+            let blobs = zhucun_server::blobs::BlobDir::new(&blob_dir, 64 * 1024 * 1024)
+                .with_context(|| format!("blob directory {}", blob_dir.display()))?;
             let limits = api::Limits {
                 max_body: max_body
                     .or(file.max_body)
@@ -191,7 +200,7 @@ async fn run(cli: Cli) -> Result<()> {
                 ..Default::default()
             };
             let store = open_store(&db).await?;
-            let state = api::AppState::new(store, limits);
+            let state = api::AppState::with_blobs(store, limits, Some(blobs));
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("listening on {addr}"))?;

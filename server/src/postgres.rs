@@ -9,7 +9,10 @@ use tokio_postgres::NoTls;
 
 use crate::store::*;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_init.sql"),
+    include_str!("../migrations/postgres/0002_blobs.sql"),
+];
 /// Advisory lock keys.
 const LOCK_LOG: i64 = 0x007a_6875_6375_6e01;
 const LOCK_MIGRATE: i64 = 0x007a_6875_6375_6e02;
@@ -404,6 +407,17 @@ impl Store for PgStore {
                 .await
                 .map_err(be)?;
             }
+            tx.execute("DELETE FROM record_blobs WHERE record_id = $1", &[&w.id])
+                .await
+                .map_err(be)?;
+            for h in &w.blobs {
+                tx.execute(
+                    "INSERT INTO record_blobs(record_id, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&w.id, h],
+                )
+                .await
+                .map_err(be)?;
+            }
             let pr = &w.projection;
             tx.execute(
                 "INSERT INTO projections(id, kind, village, title, date, sub_kind, status, detail)
@@ -491,5 +505,21 @@ impl Store for PgStore {
             .await
             .map_err(be)?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn blob_visible(&self, hash: &str, scope_paths: &[String]) -> StoreResult<bool> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT ru.path FROM record_blobs rb JOIN record_units ru ON ru.record_id = rb.record_id
+                 WHERE rb.hash = $1",
+                &[&hash],
+            )
+            .await
+            .map_err(be)?;
+        Ok(rows
+            .iter()
+            .any(|r| in_scope(&r.get::<_, String>(0), scope_paths)))
     }
 }

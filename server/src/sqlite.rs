@@ -8,7 +8,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::store::*;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_blobs.sql"),
+];
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
@@ -407,6 +410,14 @@ impl Store for SqliteStore {
                     )
                     .map_err(be)?;
                 }
+                tx.execute("DELETE FROM record_blobs WHERE record_id = ?1", [&w.id]).map_err(be)?;
+                for h in &w.blobs {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO record_blobs(record_id, hash) VALUES (?1, ?2)",
+                        params![w.id, h],
+                    )
+                    .map_err(be)?;
+                }
                 let pr = &w.projection;
                 tx.execute(
                     "INSERT INTO projections(id, kind, village, title, date, sub_kind, status, detail)
@@ -506,6 +517,25 @@ impl Store for SqliteStore {
             let mut st = c.prepare("SELECT id FROM docs ORDER BY id").map_err(be)?;
             let rows = st.query_map([], |r| r.get(0)).map_err(be)?;
             rows.collect::<Result<_, _>>().map_err(be)
+        })
+        .await
+    }
+
+    async fn blob_visible(&self, hash: &str, scope_paths: &[String]) -> StoreResult<bool> {
+        let (hash, scope) = (hash.to_string(), scope_paths.to_vec());
+        self.run(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT ru.path FROM record_blobs rb JOIN record_units ru ON ru.record_id = rb.record_id
+                     WHERE rb.hash = ?1",
+                )
+                .map_err(be)?;
+            let paths: Vec<String> = st
+                .query_map([&hash], |r| r.get(0))
+                .map_err(be)?
+                .collect::<Result<_, _>>()
+                .map_err(be)?;
+            Ok(paths.iter().any(|p| in_scope(p, &scope)))
         })
         .await
     }

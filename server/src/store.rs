@@ -138,6 +138,8 @@ pub struct RecordWrite {
     pub projection: ProjectionRow,
     /// Paths of every unit the record reaches.
     pub unit_paths: Vec<String>,
+    /// Hashes of the attachments the record refers to.
+    pub blobs: Vec<String>,
 }
 
 /// A change-log entry a device pulls.
@@ -201,6 +203,8 @@ pub trait Store: Send + Sync {
     async fn max_seq(&self) -> StoreResult<u64>;
     /// Every record id, sorted.
     async fn doc_ids(&self) -> StoreResult<Vec<String>>;
+    /// Whether a record reaching any of `scope_paths` refers to the blob `hash`.
+    async fn blob_visible(&self, hash: &str, scope_paths: &[String]) -> StoreResult<bool>;
 }
 
 /// Open the store a URL names: `sqlite://PATH` or `postgres://...`.

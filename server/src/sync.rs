@@ -223,6 +223,7 @@ fn plan_one(
                 detail: facts.detail.to_string(),
             },
             unit_paths: paths,
+            blobs: record.blob_refs().into_iter().map(|(_, h)| h).collect(),
         }),
         ack,
     )

@@ -622,6 +622,7 @@ fn record(
             detail: "{}".into(),
         },
         unit_paths: unit_paths.iter().map(|p| p.to_string()).collect(),
+        blobs: Vec::new(),
     }
 }
 

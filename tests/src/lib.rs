@@ -156,12 +156,16 @@ pub struct Server {
     pub url: String,
     pub addr: String,
     child: Child,
+    _blobs: tempfile::TempDir,
 }
 
 impl Server {
+    /// Start a server on `db` with attachments in a fresh directory of its own.
     pub fn start(db: &str) -> Server {
+        let blobs = tempfile::tempdir().expect("blob dir");
         let mut child = Command::new(bin("zhucun-server"))
-            .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
+            .args(["--db", db, "serve", "--listen", "127.0.0.1:0", "--blob-dir"])
+            .arg(blobs.path())
             .env("ZHUCUN_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -183,6 +187,7 @@ impl Server {
             addr: url.trim_start_matches("http://").to_string(),
             url,
             child,
+            _blobs: blobs,
         }
     }
 

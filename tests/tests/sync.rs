@@ -599,3 +599,122 @@ fn random_edits_through_a_faulty_link_converge() {
         );
     }
 }
+
+#[test]
+fn attachments_travel_in_resumable_chunks_and_stay_in_scope() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let (a, town, other) = (Client::new(), Client::new(), Client::new());
+        a.enroll(&server.url, &codes["li-ming"]);
+        town.enroll(&server.url, &codes["wang-qiang"]);
+        other.enroll(&server.url, &codes["chen-jing"]);
+        let photo: Vec<u8> = (0..700_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let file = a.dir.path().join("合影.jpg");
+        std::fs::write(&file, &photo).unwrap();
+        let hash = a
+            .ok(
+                &[
+                    "blob",
+                    "add",
+                    file.to_str().unwrap(),
+                    "--mime",
+                    "image/jpeg",
+                ],
+                None,
+            )
+            .trim()
+            .to_string();
+
+        // An earlier upload was cut after the first chunk (sent here by hand with a second
+        // device token of the same person): the client's upload resumes from there.
+        let extra = String::from_utf8(
+            server_cmd(&db, &["admin", "issue-code", "--person", "li-ming"]).stdout,
+        )
+        .unwrap();
+        let (_, v) = post(
+            &format!("{}/v1/enroll", server.url),
+            None,
+            json!({"code": extra.trim(), "device_name": "cut"})
+                .to_string()
+                .into_bytes(),
+        );
+        let token = v["token"].as_str().unwrap().to_string();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let status = |rt: &tokio::runtime::Runtime| -> Value {
+            rt.block_on(async {
+                let r = reqwest::Client::new()
+                    .get(format!("{}/v1/blobs/{hash}", server.url))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+            })
+        };
+        rt.block_on(async {
+            let r = reqwest::Client::new()
+                .put(format!(
+                    "{}/v1/blobs/{hash}/0?size={}",
+                    server.url,
+                    photo.len()
+                ))
+                .bearer_auth(&token)
+                .body(photo[..262_144].to_vec())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+        });
+        assert_eq!(status(&rt)["missing"], json!([1, 2]), "{}", b.name());
+
+        let rec = json!({"activity_kind": "theme_party_day", "date": "2026-05-28", "topic": "主题党日",
+            "attachments": [{"hash": hash, "name": "合影.jpg", "mime": "image/jpeg", "size": photo.len()}]});
+        a.put("activity", &rec);
+        let s = a.sync();
+        assert_eq!(s["blobs_up"], 1, "{}: {s}", b.name());
+        assert_eq!(status(&rt)["complete"], true);
+
+        town.sync();
+        let out = town.dir.path().join("back.jpg");
+        assert!(
+            !town.run(&["blob", "get", &hash], None).status.success(),
+            "not downloaded yet"
+        );
+        town.ok(&["blob", "fetch", &hash], None);
+        town.ok(&["blob", "get", &hash, "-o", out.to_str().unwrap()], None);
+        assert_eq!(std::fs::read(&out).unwrap(), photo, "{}", b.name());
+        // The record with a synced attachment can be edited where the photo is not local.
+        let id = town.json(&["list", "activity", "--json"], None)[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let fresh = Client::new();
+        fresh.enroll(
+            &server.url,
+            String::from_utf8(
+                server_cmd(&db, &["admin", "issue-code", "--person", "wang-qiang"]).stdout,
+            )
+            .unwrap()
+            .trim(),
+        );
+        fresh.sync();
+        fresh.ok(
+            &["put", "activity"],
+            Some(&json!({"id": id, "place": "村广场"}).to_string()),
+        );
+        // Another street cannot fetch it.
+        let o = other.run(&["blob", "fetch", &hash], None);
+        assert!(
+            !o.status.success(),
+            "{}: out-of-scope attachment served",
+            b.name()
+        );
+    }
+}

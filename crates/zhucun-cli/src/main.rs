@@ -189,6 +189,8 @@ enum BlobCmd {
         #[arg(long, default_value = "application/octet-stream")]
         mime: String,
     },
+    /// Download an attachment from the server (resumes a cut download).
+    Fetch { hash: String },
     /// Write a stored attachment to --output (or stdout).
     Get {
         hash: String,
@@ -585,6 +587,22 @@ fn run(cli: Cli) -> Result<()> {
                 let mut r = open(&cli.data_dir)?;
                 let h = r.put_blob(&bytes, &mime)?;
                 println!("{h}");
+                Ok(())
+            }
+            BlobCmd::Fetch { hash } => {
+                zhucun_model::check_hash("hash", &hash)?;
+                let mut r = open(&cli.data_dir)?;
+                let link = r
+                    .server()?
+                    .ok_or_else(|| anyhow!("this device is not enrolled"))?;
+                let t = zhucun_sync::HttpTransport::new(&link.url)?;
+                runtime()?.block_on(zhucun_sync::fetch_blob(
+                    &mut r,
+                    &t,
+                    &hash,
+                    &zhucun_sync::SyncOptions::default(),
+                ))?;
+                println!("{hash}");
                 Ok(())
             }
             BlobCmd::Get { hash, output } => {

@@ -149,6 +149,15 @@ impl Replica {
             .ok_or_else(|| ReplicaError::BlobMissing(hash.into()))
     }
 
+    /// Attachment hashes a record refers to (empty for a record this version cannot read).
+    pub fn record_blobs(&self, id: &str) -> Result<Vec<String>> {
+        Ok(match self.get_typed(id) {
+            Ok(r) => r.blob_refs().into_iter().map(|(_, h)| h).collect(),
+            Err(ReplicaError::Model(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        })
+    }
+
     pub fn has_blob(&self, hash: &str) -> Result<bool> {
         Ok(self
             .conn()

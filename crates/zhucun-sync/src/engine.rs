@@ -11,7 +11,7 @@ use zhucun_protocol::{
 };
 use zhucun_replica::{Replica, ReplicaError, ServerLink};
 
-use crate::transport::{Reply, Transport, TransportError};
+use crate::transport::{Method, Reply, Transport, TransportError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -74,6 +74,8 @@ pub struct SyncStats {
     pub retries: u32,
     pub duration_ms: u64,
     pub cursor: u64,
+    /// Attachments uploaded.
+    pub blobs_up: usize,
     /// Records still waiting for the server (refused ones included in `rejected`).
     pub pending: u64,
 }
@@ -108,6 +110,7 @@ fn server_error(reply: &Reply) -> SyncError {
 /// backoff and jitter (`Retry-After` honoured); other answers are returned.
 /// One request to send (and maybe send again).
 struct Request<'a> {
+    method: Method,
     path: &'a str,
     token: Option<&'a str>,
     content_type: &'a str,
@@ -119,6 +122,7 @@ impl<'a> Request<'a> {
     /// A sync-protocol body (CBOR, zstd) with the device token.
     fn sync(path: &'a str, token: &'a str, body: Vec<u8>) -> Self {
         Request {
+            method: Method::Post,
             path,
             token: Some(token),
             content_type: zhucun_protocol::CONTENT_TYPE,
@@ -135,6 +139,7 @@ async fn post_retrying(
     stats: &mut SyncStats,
 ) -> Result<Reply, SyncError> {
     let Request {
+        method,
         path,
         token,
         content_type,
@@ -149,7 +154,7 @@ async fn post_retrying(
         stats.bytes_up += body.len() as u64;
         stats.round_trips += 1;
         let wait = match t
-            .post(path, token, content_type, encoding, body.clone())
+            .send(method, path, token, content_type, encoding, body.clone())
             .await
         {
             Ok(r) if matches!(r.status, 429 | 502 | 503 | 504) => {
@@ -203,6 +208,7 @@ pub async fn enroll(
     let reply = post_retrying(
         transport,
         Request {
+            method: Method::Post,
             path: "/v1/enroll",
             token: None,
             content_type: "application/json",
@@ -261,6 +267,14 @@ pub async fn sync(
             .into_iter()
             .filter(|d| !resynced.contains(&d.id))
             .collect();
+        // Attachments first, so a record never reaches the server before its photos do.
+        for d in &dirty {
+            for hash in replica.record_blobs(&d.id)? {
+                if replica.has_blob(&hash)? {
+                    upload_blob(replica, transport, &token, &hash, opts, &mut stats).await?;
+                }
+            }
+        }
         let req = SyncRequest {
             version: VERSION,
             cursor: replica.cursor()?,
@@ -416,4 +430,132 @@ async fn resync_record(
     }
     replica.save_synced_doc(&mut doc, converged)?;
     Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct BlobStatus {
+    size: Option<u64>,
+    complete: bool,
+    missing: Vec<u64>,
+}
+
+async fn blob_status(
+    transport: &dyn Transport,
+    token: &str,
+    hash: &str,
+    opts: &SyncOptions,
+    stats: &mut SyncStats,
+) -> Result<BlobStatus, SyncError> {
+    let path = format!("/v1/blobs/{hash}");
+    let reply = post_retrying(
+        transport,
+        Request {
+            method: Method::Get,
+            path: &path,
+            token: Some(token),
+            content_type: "application/json",
+            encoding: None,
+            body: Vec::new(),
+        },
+        opts,
+        stats,
+    )
+    .await?;
+    if reply.status != 200 {
+        return Err(server_error(&reply));
+    }
+    serde_json::from_slice(&reply.body).map_err(|e| SyncError::BadReply(e.to_string()))
+}
+
+/// Upload the chunks of a local blob the server is missing (a cut upload resumes).
+async fn upload_blob(
+    replica: &Replica,
+    transport: &dyn Transport,
+    token: &str,
+    hash: &str,
+    opts: &SyncOptions,
+    stats: &mut SyncStats,
+) -> Result<(), SyncError> {
+    let Some(info) = replica.blob_info(hash)? else {
+        return Ok(());
+    };
+    let st = blob_status(transport, token, hash, opts, stats).await?;
+    if st.complete {
+        return Ok(());
+    }
+    let all: Vec<u64> = (0..info.size.div_ceil(zhucun_replica::CHUNK_SIZE as u64).max(1)).collect();
+    let todo = if st.size == Some(info.size) {
+        st.missing
+    } else {
+        all
+    };
+    for idx in todo {
+        let bytes = replica.blob_chunk(hash, idx)?;
+        let path = format!("/v1/blobs/{hash}/{idx}?size={}", info.size);
+        let reply = post_retrying(
+            transport,
+            Request {
+                method: Method::Put,
+                path: &path,
+                token: Some(token),
+                content_type: "application/octet-stream",
+                encoding: None,
+                body: bytes,
+            },
+            opts,
+            stats,
+        )
+        .await?;
+        if reply.status != 200 {
+            return Err(server_error(&reply));
+        }
+    }
+    stats.blobs_up += 1;
+    Ok(())
+}
+
+/// Download an attachment from the server into the replica, resuming a cut download.
+pub async fn fetch_blob(
+    replica: &mut Replica,
+    transport: &dyn Transport,
+    hash: &str,
+    opts: &SyncOptions,
+) -> Result<SyncStats, SyncError> {
+    let link = replica.server()?.ok_or(SyncError::NotEnrolled)?;
+    let mut stats = SyncStats::default();
+    if replica.has_blob(hash)? {
+        return Ok(stats);
+    }
+    let st = blob_status(transport, &link.token, hash, opts, &mut stats).await?;
+    let (true, Some(size)) = (st.complete, st.size) else {
+        return Err(SyncError::Server {
+            status: 404,
+            code: "blob_missing".into(),
+            message: format!("attachment {hash} is not complete on the server yet"),
+        });
+    };
+    replica.begin_blob(hash, size, "")?;
+    for idx in replica.missing_chunks(hash)? {
+        let path = format!("/v1/blobs/{hash}/{idx}");
+        let reply = post_retrying(
+            transport,
+            Request {
+                method: Method::Get,
+                path: &path,
+                token: Some(&link.token),
+                content_type: "application/octet-stream",
+                encoding: None,
+                body: Vec::new(),
+            },
+            opts,
+            &mut stats,
+        )
+        .await?;
+        if reply.status != 200 {
+            return Err(server_error(&reply));
+        }
+        replica.put_blob_chunk(hash, idx, &reply.body)?;
+    }
+    replica.finish_blob(hash)?;
+    Ok(stats)
 }

@@ -12,5 +12,5 @@
 mod engine;
 mod transport;
 
-pub use engine::{enroll, sync, Progress, SyncError, SyncOptions, SyncStats};
-pub use transport::{HttpTransport, Reply, Transport, TransportError};
+pub use engine::{enroll, fetch_blob, sync, Progress, SyncError, SyncOptions, SyncStats};
+pub use transport::{HttpTransport, Method, Reply, Transport, TransportError};

@@ -23,9 +23,28 @@ pub enum TransportError {
     BadUrl(String),
 }
 
+/// The HTTP methods the protocol uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+}
+
 #[async_trait]
 pub trait Transport: Send + Sync {
-    /// POST `body` to `path` (e.g. `/v1/sync`), with a bearer token when given.
+    /// Send `body` to `path` (e.g. `/v1/sync`), with a bearer token when given.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        content_encoding: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Reply, TransportError>;
+
+    /// POST, the common case.
     async fn post(
         &self,
         path: &str,
@@ -33,7 +52,17 @@ pub trait Transport: Send + Sync {
         content_type: &str,
         content_encoding: Option<&str>,
         body: Vec<u8>,
-    ) -> Result<Reply, TransportError>;
+    ) -> Result<Reply, TransportError> {
+        self.send(
+            Method::Post,
+            path,
+            token,
+            content_type,
+            content_encoding,
+            body,
+        )
+        .await
+    }
 }
 
 /// HTTP(S) with reqwest and rustls.
@@ -60,19 +89,26 @@ impl HttpTransport {
 
 #[async_trait]
 impl Transport for HttpTransport {
-    async fn post(
+    async fn send(
         &self,
+        method: Method,
         path: &str,
         token: Option<&str>,
         content_type: &str,
         content_encoding: Option<&str>,
         body: Vec<u8>,
     ) -> Result<Reply, TransportError> {
-        let mut req = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body);
+        let url = format!("{}{path}", self.base);
+        let mut req = match method {
+            Method::Get => self.client.get(url),
+            Method::Post => self.client.post(url),
+            Method::Put => self.client.put(url),
+        };
+        if method != Method::Get {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body);
+        }
         if let Some(enc) = content_encoding {
             req = req.header(reqwest::header::CONTENT_ENCODING, enc);
         }
