@@ -522,4 +522,15 @@ impl Store for PgStore {
             .iter()
             .any(|r| in_scope(&r.get::<_, String>(0), scope_paths)))
     }
+
+    async fn entry(&self, seq: u64) -> StoreResult<Option<Vec<u8>>> {
+        let seq = seq as i64;
+        Ok(self
+            .client()
+            .await?
+            .query_opt("SELECT bytes FROM changes WHERE seq = $1", &[&seq])
+            .await
+            .map_err(be)?
+            .map(|r| r.get(0)))
+    }
 }

@@ -539,4 +539,17 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn entry(&self, seq: u64) -> StoreResult<Option<Vec<u8>>> {
+        self.run(move |c| {
+            c.query_row(
+                "SELECT bytes FROM changes WHERE seq = ?1",
+                [seq as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(be)
+        })
+        .await
+    }
 }

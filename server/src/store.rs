@@ -201,6 +201,8 @@ pub trait Store: Send + Sync {
         max_bytes: usize,
     ) -> StoreResult<PullPage>;
     async fn max_seq(&self) -> StoreResult<u64>;
+    /// The bytes of the log entry at `seq`, if there is one.
+    async fn entry(&self, seq: u64) -> StoreResult<Option<Vec<u8>>>;
     /// Every record id, sorted.
     async fn doc_ids(&self) -> StoreResult<Vec<String>>;
     /// Whether a record reaching any of `scope_paths` refers to the blob `hash`.

@@ -229,6 +229,12 @@ fn plan_one(
     )
 }
 
+/// A short fingerprint of a log entry (first 8 bytes of its SHA-256).
+pub fn entry_check(bytes: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)[..8].to_vec()
+}
+
 /// Serve one `POST /v1/sync`.
 pub async fn sync(
     store: &dyn Store,
@@ -283,8 +289,20 @@ pub async fn sync(
             Err(e) => return Err(e),
         }
     }
-    let max = store.max_seq().await?;
-    if req.cursor > max {
+    // Is the device's cursor a point of this server's log? A server restored from a backup
+    // lacks that entry, or has another one under the same number.
+    let lost = if req.cursor == 0 {
+        false
+    } else {
+        match store.entry(req.cursor).await? {
+            None => true,
+            Some(bytes) => req
+                .cursor_check
+                .as_ref()
+                .is_some_and(|c| c.as_slice() != entry_check(&bytes).as_slice()),
+        }
+    };
+    if lost {
         return Ok(SyncResponse {
             version: VERSION,
             acks,
@@ -292,6 +310,7 @@ pub async fn sync(
             resync,
             pull: Vec::new(),
             cursor: 0,
+            cursor_check: None,
             more: true,
             cursor_reset: true,
         });
@@ -318,6 +337,14 @@ pub async fn sync(
             id,
         })
         .collect();
+    let cursor_check = if page.cursor == 0 {
+        None
+    } else {
+        store
+            .entry(page.cursor)
+            .await?
+            .map(|b| serde_bytes::ByteBuf::from(entry_check(&b)))
+    };
     Ok(SyncResponse {
         version: VERSION,
         acks,
@@ -325,6 +352,7 @@ pub async fn sync(
         resync,
         pull,
         cursor: page.cursor,
+        cursor_check,
         more: page.more,
         cursor_reset: false,
     })

@@ -141,6 +141,7 @@ async fn metrics_count_a_real_sync_round() {
     let req = SyncRequest {
         version: 1,
         cursor: 0,
+        cursor_check: None,
         push: vec![],
         page_bytes: 1 << 20,
     };
@@ -333,6 +334,7 @@ async fn metrics_count_rejects_by_code() {
     let req = SyncRequest {
         version: 1,
         cursor: 0,
+        cursor_check: None,
         push: vec![PushRecord {
             id: bad_id.into(),
             base_heads: vec![],

@@ -311,6 +311,7 @@ fn bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
                 encode(&SyncRequest {
                     version: 99,
                     cursor: 0,
+                    cursor_check: None,
                     push: vec![],
                     page_bytes: 1000,
                 })
@@ -325,6 +326,7 @@ fn bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
                     let full = encode(&SyncRequest {
                         version: VERSION,
                         cursor: 0,
+                        cursor_check: None,
                         push: vec![],
                         page_bytes: 1000,
                     })
@@ -349,6 +351,7 @@ fn bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
         let req = SyncRequest {
             version: VERSION,
             cursor: 0,
+            cursor_check: None,
             push: vec![PushRecord {
                 id: zhucun_model::new_id().to_string(),
                 base_heads: vec![],
@@ -717,4 +720,82 @@ fn attachments_travel_in_resumable_chunks_and_stay_in_scope() {
             b.name()
         );
     }
+}
+
+#[test]
+fn a_server_restored_from_a_backup_catches_up_from_the_devices() {
+    // SQLite makes the backup a file copy; the PostgreSQL path is the same code above the store.
+    let b = Backend::Sqlite(tempfile::tempdir().unwrap());
+    let db = b.url();
+    let file = db.trim_start_matches("sqlite://").to_string();
+    let codes = demo(&db);
+    let mut server = Server::start(&db);
+    let (a, town) = (Client::new(), Client::new());
+    a.enroll(&server.url, &codes["li-ming"]);
+    town.enroll(&server.url, &codes["wang-qiang"]);
+    let id = a.put("activity", &lecture("备份前"));
+    a.sync();
+    town.sync();
+    // Last night's backup.
+    server.kill();
+    let backup = format!("{file}.backup");
+    for ext in ["", "-wal"] {
+        if std::path::Path::new(&format!("{file}{ext}")).exists() {
+            std::fs::copy(format!("{file}{ext}"), format!("{backup}{ext}")).unwrap();
+        }
+    }
+    let mut server = Server::start(&db);
+    for c in [&a, &town] {
+        c.ok(&["set-server", &server.url], None);
+    }
+    // A day of work the server then loses.
+    a.ok(
+        &["put", "activity"],
+        Some(&json!({"id": id, "place": "村委会"}).to_string()),
+    );
+    let lost = a.put("activity", &lecture("备份后新建"));
+    a.sync();
+    town.sync();
+    server.kill();
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{file}{ext}"));
+    }
+    for ext in ["", "-wal"] {
+        if std::path::Path::new(&format!("{backup}{ext}")).exists() {
+            std::fs::copy(format!("{backup}{ext}"), format!("{file}{ext}")).unwrap();
+        }
+    }
+    let server = Server::start(&db);
+    for c in [&a, &town] {
+        c.ok(&["set-server", &server.url], None);
+    }
+    // The village edits the record again: its changes depend on ones the server lost, so that
+    // record runs Automerge's sync protocol; the device's cursor is past the server's log.
+    a.ok(
+        &["put", "activity"],
+        Some(&json!({"id": id, "lecturer": "王老师"}).to_string()),
+    );
+    let s = a.sync();
+    assert_eq!(s["resynced"], 1, "{s}");
+    let rec = server_cmd(&db, &["admin", "export"]);
+    let server_export: Value = serde_json::from_slice(&rec.stdout).unwrap();
+    let on_server = server_export["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == json!(id))
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        on_server["place"], "村委会",
+        "the lost edit came back from the device"
+    );
+    assert_eq!(on_server["lecturer"], "王老师");
+    // The township still converges on the record the server caught up on.
+    town.sync();
+    let t = town.json(&["get", &id, "--json"], None);
+    assert_eq!(t["record"]["lecturer"], "王老师");
+    // A record the server lost and nobody touched since is still on both devices.
+    assert!(a.run(&["get", &lost], None).status.success());
+    assert!(town.run(&["get", &lost], None).status.success());
 }

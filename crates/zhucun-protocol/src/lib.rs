@@ -46,6 +46,10 @@ pub struct SyncRequest {
     pub version: u32,
     /// The last server sequence this device has committed locally (0: nothing yet).
     pub cursor: u64,
+    /// The server's fingerprint of the log entry at `cursor`, as last received: a server
+    /// restored from a backup has a different entry there (or none) and resets the cursor.
+    #[serde(default)]
+    pub cursor_check: Option<serde_bytes::ByteBuf>,
     /// Dirty records.
     pub push: Vec<PushRecord>,
     /// How many bytes of pulled changes the device wants in this response at most.
@@ -103,10 +107,13 @@ pub struct SyncResponse {
     pub pull: Vec<PullRecord>,
     /// The cursor to commit together with `pull`.
     pub cursor: u64,
+    /// Fingerprint of the log entry at `cursor`, to send back with it.
+    #[serde(default)]
+    pub cursor_check: Option<serde_bytes::ByteBuf>,
     /// More changes wait after `cursor`: ask again.
     pub more: bool,
-    /// The server's log is behind the device's cursor (restored from a backup): the
-    /// device sets its cursor to 0 and pulls again; replays are harmless.
+    /// The server's log does not hold what the device's cursor names (restored from a
+    /// backup): the device sets its cursor to 0 and pulls again; replays are harmless.
     pub cursor_reset: bool,
 }
 
@@ -244,6 +251,7 @@ mod tests {
         SyncRequest {
             version: VERSION,
             cursor: 42,
+            cursor_check: Some(serde_bytes::ByteBuf::from(vec![9; 8])),
             push: vec![PushRecord {
                 id: "0190f0a0-0000-7000-8000-000000000000".into(),
                 base_heads: vec![hash(&[1; 32])],

@@ -97,12 +97,29 @@ impl Replica {
         Ok(v.and_then(|s| s.parse().ok()).unwrap_or(0))
     }
 
+    /// The server's fingerprint of the entry at the cursor (see the protocol).
+    pub fn cursor_check(&self) -> Result<Option<Vec<u8>>> {
+        let v: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'cursor_check'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.and_then(|h| hex::decode(h).ok()))
+    }
+
+    /// Set the cursor (0 after the server reset it); forgets the fingerprint.
     pub fn set_cursor(&mut self, cursor: u64) -> Result<()> {
-        self.conn().execute(
+        let tx = self.conn_mut().transaction()?;
+        tx.execute(
             "INSERT INTO meta(key, value) VALUES ('cursor', ?1)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [cursor.to_string()],
         )?;
+        tx.execute("DELETE FROM meta WHERE key = 'cursor_check'", [])?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -204,6 +221,7 @@ impl Replica {
         &mut self,
         records: &[(String, Vec<Vec<u8>>)],
         cursor: u64,
+        cursor_check: Option<&[u8]>,
     ) -> Result<PullApplied> {
         let tx = self.conn().unchecked_transaction()?;
         let mut out = PullApplied::default();
@@ -260,6 +278,14 @@ impl Replica {
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [cursor.to_string()],
         )?;
+        match cursor_check {
+            Some(c) => tx.execute(
+                "INSERT INTO meta(key, value) VALUES ('cursor_check', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [hex::encode(c)],
+            )?,
+            None => tx.execute("DELETE FROM meta WHERE key = 'cursor_check'", [])?,
+        };
         tx.commit()?;
         Ok(out)
     }

@@ -278,6 +278,7 @@ pub async fn sync(
         let req = SyncRequest {
             version: VERSION,
             cursor: replica.cursor()?,
+            cursor_check: replica.cursor_check()?.map(serde_bytes::ByteBuf::from),
             push: dirty
                 .iter()
                 .map(|d| PushRecord {
@@ -342,7 +343,11 @@ pub async fn sync(
                 .into_iter()
                 .map(|p| (p.id, p.changes.into_iter().map(|b| b.into_vec()).collect()))
                 .collect();
-            let applied = replica.apply_pull(&page, resp.cursor)?;
+            let applied = replica.apply_pull(
+                &page,
+                resp.cursor,
+                resp.cursor_check.as_deref().map(|b| b.as_slice()),
+            )?;
             stats.pulled += applied.records;
             stats.created += applied.created;
         }
