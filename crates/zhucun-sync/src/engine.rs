@@ -564,3 +564,110 @@ pub async fn fetch_blob(
     replica.finish_blob(hash)?;
     Ok(stats)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+
+    /// A link that answers from a script, recording when each request came.
+    struct Scripted {
+        answers: Mutex<Vec<Result<Reply, TransportError>>>,
+        at: Mutex<Vec<tokio::time::Instant>>,
+    }
+
+    #[async_trait]
+    impl Transport for Scripted {
+        async fn send(
+            &self,
+            _: Method,
+            _: &str,
+            _: Option<&str>,
+            _: &str,
+            _: Option<&str>,
+            _: Vec<u8>,
+        ) -> Result<Reply, TransportError> {
+            self.at.lock().unwrap().push(tokio::time::Instant::now());
+            self.answers.lock().unwrap().remove(0)
+        }
+    }
+
+    fn reply(status: u16, retry_after: Option<u64>) -> Result<Reply, TransportError> {
+        Ok(Reply {
+            status,
+            retry_after: retry_after.map(Duration::from_secs),
+            body: b"{}".to_vec(),
+        })
+    }
+
+    fn opts() -> SyncOptions {
+        SyncOptions {
+            attempts: 4,
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(200),
+            ..Default::default()
+        }
+    }
+
+    fn req() -> Request<'static> {
+        Request::sync("/v1/sync", "t", vec![1, 2, 3])
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn retries_back_off_and_honour_retry_after() {
+        let t = Scripted {
+            answers: Mutex::new(vec![
+                Err(TransportError::Unreachable("reset".into())),
+                reply(503, Some(3)),
+                reply(429, None),
+                reply(200, None),
+            ]),
+            at: Mutex::new(Vec::new()),
+        };
+        let mut stats = SyncStats::default();
+        let r = post_retrying(&t, req(), &opts(), &mut stats).await.unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!((stats.round_trips, stats.retries), (4, 3));
+        let at = t.at.lock().unwrap();
+        let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+        // First retry: 20 ms with jitter (10-20 ms); then the server's Retry-After of 3 s.
+        assert!(
+            gaps[0] >= Duration::from_millis(10) && gaps[0] <= Duration::from_millis(20),
+            "{gaps:?}"
+        );
+        assert_eq!(gaps[1], Duration::from_secs(3));
+        // Third: 80 ms base with jitter.
+        assert!(
+            gaps[2] >= Duration::from_millis(40) && gaps[2] <= Duration::from_millis(80),
+            "{gaps:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn refusals_are_not_retried_and_failures_give_up() {
+        let t = Scripted {
+            answers: Mutex::new(vec![reply(401, None)]),
+            at: Mutex::new(Vec::new()),
+        };
+        let mut stats = SyncStats::default();
+        assert_eq!(
+            post_retrying(&t, req(), &opts(), &mut stats)
+                .await
+                .unwrap()
+                .status,
+            401
+        );
+        assert_eq!(stats.round_trips, 1);
+        let t = Scripted {
+            answers: Mutex::new((0..4).map(|_| reply(503, None)).collect()),
+            at: Mutex::new(Vec::new()),
+        };
+        let e = post_retrying(&t, req(), &opts(), &mut stats)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SyncError::GaveUp { attempts: 4, .. }), "{e}");
+    }
+}
