@@ -375,6 +375,14 @@ async fn fallback() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method (see /api/openapi.json)",
+    )
+}
+
 /// Counts every request by matched route and status class and times it. The route is the
 /// router's pattern (`/v1/sync`), never the request's URI, so no path a client invents and no
 /// personal data becomes a label.
@@ -543,6 +551,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     router
         .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)

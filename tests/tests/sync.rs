@@ -388,6 +388,30 @@ fn bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
                 .into_bytes(),
         );
         assert_eq!((st, v["code"].as_str()), (409, Some("code_used")));
+        // A wrong method and an unknown path answer in the same JSON shape.
+        let rt2 = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for (path, status, code) in [
+            ("/v1/sync", 405, "method_not_allowed"),
+            ("/v1/nothing", 404, "not_found"),
+        ] {
+            let (st, v) = rt2.block_on(async {
+                let r = reqwest::get(format!("{}{path}", server.url)).await.unwrap();
+                let st = r.status().as_u16();
+                (
+                    st,
+                    serde_json::from_slice::<Value>(&r.bytes().await.unwrap())
+                        .unwrap_or(Value::Null),
+                )
+            });
+            assert_eq!(
+                (st, v["code"].as_str()),
+                (status, Some(code)),
+                "{path}: {v}"
+            );
+        }
         // Still serving.
         let (st, _) = post(&format!("{}/v1/enroll", server.url), None, b"{".to_vec());
         assert_eq!(st, 400);
