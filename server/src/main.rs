@@ -324,15 +324,21 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The log filter: `ZHUCUN_LOG` (default `info`), except that the database driver never logs
+/// below `warn`, whatever is asked: at debug it prints query parameters, and those hold
+/// people's names and ID numbers.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let asked = std::env::var("ZHUCUN_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::EnvFilter::try_new(format!("{asked},tokio_postgres=warn"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tokio_postgres=warn"))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ZHUCUN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter())
         .init();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -157,18 +157,20 @@ pub struct Server {
     pub addr: String,
     child: Child,
     _blobs: tempfile::TempDir,
+    log: PathBuf,
 }
 
 impl Server {
     /// Start a server on `db` with attachments in a fresh directory of its own.
     pub fn start(db: &str) -> Server {
         let blobs = tempfile::tempdir().expect("blob dir");
+        let log = blobs.path().join("server.log");
         let mut child = Command::new(bin("zhucun-server"))
             .args(["--db", db, "serve", "--listen", "127.0.0.1:0", "--blob-dir"])
             .arg(blobs.path())
-            .env("ZHUCUN_LOG", "warn")
+            .env("ZHUCUN_LOG", "debug")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(std::fs::File::create(&log).expect("server log"))
             .spawn()
             .expect("start zhucun-server");
         let out = child.stdout.take().expect("stdout");
@@ -188,7 +190,13 @@ impl Server {
             url,
             child,
             _blobs: blobs,
+            log,
         }
+    }
+
+    /// Everything the server has logged so far (at debug level).
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Stop the process (SIGKILL) and wait for it.

@@ -88,6 +88,22 @@ fn enrol_push_pull_within_scope() {
         let m = town.json(&["get", &member, "--json"], None);
         assert_eq!(m["record"]["id_number"], "11010519491231002X");
 
+        // Personal data never reaches the server's log, even at debug level.
+        let logs = server.logs();
+        assert!(logs.contains("sync round"), "the server logs its rounds");
+        for secret in ["王芳", "11010519491231002X", "学习党章", &codes["li-ming"]] {
+            assert!(
+                !logs.contains(secret),
+                "{}: `{secret}` in the server log: {}",
+                b.name(),
+                logs.lines()
+                    .find(|l| l.contains(secret))
+                    .unwrap_or("")
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            );
+        }
         // Everyone in scope holds the same; the server holds the same.
         let ea: Value = serde_json::from_str(&a.export()).unwrap();
         let et: Value = serde_json::from_str(&town.export()).unwrap();
