@@ -141,6 +141,14 @@ impl BlobDir {
             return self.status(h);
         }
         let n = chunks(size);
+        if idx >= n {
+            return Err(BlobError::BadChunk {
+                idx,
+                size,
+                expected: 0,
+                got: bytes.len() as u64,
+            });
+        }
         let expected = if idx + 1 == n {
             size - idx * CHUNK_SIZE
         } else {
@@ -177,7 +185,8 @@ impl BlobDir {
 
     fn assemble(&self, h: &str, size: u64) -> Result<(), BlobError> {
         let dir = self.partial_dir(h);
-        let tmp = dir.join("assembled");
+        // A name of its own: two uploads of the last chunk may assemble at the same time.
+        let tmp = dir.join(format!("assembled-{:016x}", rand::random::<u64>()));
         let mut out = std::fs::File::create(&tmp)?;
         let mut hasher = Sha256::new();
         for i in 0..chunks(size) {
@@ -195,7 +204,8 @@ impl BlobDir {
             std::fs::create_dir_all(p)?;
         }
         std::fs::rename(&tmp, &done)?;
-        std::fs::remove_dir_all(&dir)?;
+        // Another assembly of the same blob may have removed it already.
+        let _ = std::fs::remove_dir_all(&dir);
         Ok(())
     }
 
@@ -221,7 +231,7 @@ impl BlobDir {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let tmp = path.with_extension(format!("tmp-{:016x}", rand::random::<u64>()));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;

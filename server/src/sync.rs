@@ -45,9 +45,10 @@ fn reject(id: &str, code: RejectCode, message: impl Into<String>) -> Reject {
 /// The unit ids a record reaches: its village, and a task's villages.
 fn record_units(village: &str, rec: Option<&AnyRecord>) -> Vec<String> {
     let mut u = vec![village.to_string()];
+    let mut seen: HashSet<String> = u.iter().cloned().collect();
     if let Some(r) = rec {
         for x in r.facts().reaches {
-            if !u.contains(&x) {
+            if seen.insert(x.clone()) {
                 u.push(x);
             }
         }
@@ -384,6 +385,28 @@ pub async fn sync_doc(
                 .map_err(|e| StoreError::Backend(format!("stored record unreadable: {e}")))?,
             None => RecordDoc::from_autocommit(AutoCommit::new().with_actor(actor)),
         };
+        // Scope first: the stored record must be visible to this device before anything of it
+        // is read or written through the sync protocol.
+        if stored.is_some() {
+            let rec = doc.record().ok();
+            let village = doc.header().map(|h| h.village).unwrap_or_default();
+            let visible = record_units(&village, rec.as_ref())
+                .iter()
+                .filter_map(|u| units.get(u))
+                .any(|p| in_scope(p, &dev.scope_paths));
+            if !visible {
+                return Ok(DocSyncResponse {
+                    version: VERSION,
+                    message: None,
+                    server_state: serde_bytes::ByteBuf::from(State::new().encode()),
+                    reject: Some(reject(
+                        &req.id,
+                        RejectCode::OutOfScope,
+                        "record is outside this device's scope",
+                    )),
+                });
+            }
+        }
         let before = doc.heads();
         if let Some(m) = &req.message {
             if let Err(e) = doc.receive_sync_message(&mut state, m) {
@@ -430,28 +453,8 @@ pub async fn sync_doc(
                 }
                 Planned::Ack(_) | Planned::Resync(_) => {}
             }
-        } else if stored.is_some() {
-            // Scope applies to reading too.
-            let rec = doc.record().ok();
-            let village = doc.header().map(|h| h.village).unwrap_or_default();
-            let reach = record_units(&village, rec.as_ref());
-            let visible = reach
-                .iter()
-                .filter_map(|u| units.get(u))
-                .any(|p| in_scope(p, &dev.scope_paths));
-            if !visible {
-                return Ok(DocSyncResponse {
-                    version: VERSION,
-                    message: None,
-                    server_state: serde_bytes::ByteBuf::from(State::new().encode()),
-                    reject: Some(reject(
-                        &req.id,
-                        RejectCode::OutOfScope,
-                        "record is outside this device's scope",
-                    )),
-                });
-            }
         }
+        // (With holes in what arrived, nothing was stored; the reply asks for what is missing.)
         let message = doc
             .generate_sync_message(&mut state)
             .map(serde_bytes::ByteBuf::from);

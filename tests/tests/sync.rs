@@ -839,3 +839,68 @@ fn a_server_restored_from_a_backup_catches_up_from_the_devices() {
     assert!(a.run(&["get", &lost], None).status.success());
     assert!(town.run(&["get", &lost], None).status.success());
 }
+
+#[test]
+fn the_sync_protocol_path_is_scoped_too() {
+    use zhucun_protocol::{decode, encode, DocSyncRequest, DocSyncResponse, RejectCode, VERSION};
+    let b = Backend::Sqlite(tempfile::tempdir().unwrap());
+    let db = b.url();
+    let codes = demo(&db);
+    let server = Server::start(&db);
+    let a = Client::new();
+    a.enroll(&server.url, &codes["li-ming"]);
+    let id = a.put(
+        "member",
+        &json!({"name": "甄卡纳瑞", "id_number": "11010519491231002X"}),
+    );
+    a.sync();
+    // A device of another street asks for that record through Automerge's sync protocol,
+    // with and without a message of its own.
+    let (_, v) = post(
+        &format!("{}/v1/enroll", server.url),
+        None,
+        json!({"code": codes["chen-jing"], "device_name": "x"})
+            .to_string()
+            .into_bytes(),
+    );
+    let token = v["token"].as_str().unwrap().to_string();
+    let mut mine = zhucun_model::automerge::AutoCommit::new();
+    let mut state = zhucun_model::automerge::sync::State::new();
+    let msg = {
+        use zhucun_model::automerge::sync::SyncDoc;
+        mine.sync()
+            .generate_sync_message(&mut state)
+            .map(|m| m.encode())
+    };
+    for message in [None, msg] {
+        let req = DocSyncRequest {
+            version: VERSION,
+            id: id.clone(),
+            message: message.map(serde_bytes_vec),
+            server_state: None,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let body = rt.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{}/v1/sync/doc", server.url))
+                .bearer_auth(&token)
+                .body(encode(&req).unwrap())
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        });
+        let r: DocSyncResponse = decode(&body, 1 << 20).unwrap();
+        assert!(r.message.is_none(), "nothing of the record is sent");
+        assert_eq!(r.reject.map(|x| x.code), Some(RejectCode::OutOfScope));
+    }
+}
+
+fn serde_bytes_vec(b: Vec<u8>) -> zhucun_protocol::Hash {
+    zhucun_protocol::hash(&b)
+}

@@ -304,20 +304,35 @@ fn scalar_to_json(s: &ScalarValue) -> Json {
     }
 }
 
+/// Records nest a few levels at most; anything deeper than this is not read (it would be
+/// refused as malformed), so a hostile document cannot exhaust the stack.
+const MAX_DEPTH: usize = 32;
+
 fn value_to_json(doc: &AutoCommit, v: Value<'_>, id: &ObjId) -> Json {
+    value_to_json_at(doc, v, id, 0)
+}
+
+fn value_to_json_at(doc: &AutoCommit, v: Value<'_>, id: &ObjId, depth: usize) -> Json {
     match v {
-        Value::Object(t) => obj_to_json(doc, id, t),
+        Value::Object(t) => obj_to_json_at(doc, id, t, depth + 1),
         Value::Scalar(s) => scalar_to_json(&s),
     }
 }
 
 fn obj_to_json(doc: &AutoCommit, obj: &ObjId, t: ObjType) -> Json {
+    obj_to_json_at(doc, obj, t, 0)
+}
+
+fn obj_to_json_at(doc: &AutoCommit, obj: &ObjId, t: ObjType, depth: usize) -> Json {
+    if depth > MAX_DEPTH {
+        return Json::String("(nested too deeply)".into());
+    }
     match t {
         ObjType::Map | ObjType::Table => {
             let mut m = Map::new();
             for k in doc.keys(obj) {
                 if let Ok(Some((v, id))) = doc.get(obj, k.as_str()) {
-                    m.insert(k, value_to_json(doc, v, &id));
+                    m.insert(k, value_to_json_at(doc, v, &id, depth));
                 }
             }
             Json::Object(m)
@@ -327,7 +342,7 @@ fn obj_to_json(doc: &AutoCommit, obj: &ObjId, t: ObjType) -> Json {
             let mut a = Vec::with_capacity(n);
             for i in 0..n {
                 match doc.get(obj, i) {
-                    Ok(Some((v, id))) => a.push(value_to_json(doc, v, &id)),
+                    Ok(Some((v, id))) => a.push(value_to_json_at(doc, v, &id, depth)),
                     _ => a.push(Json::Null),
                 }
             }
@@ -701,6 +716,21 @@ mod tests {
             }
         }
         assert_eq!(a.to_json(), b.to_json());
+    }
+
+    #[test]
+    fn a_deeply_nested_document_is_read_without_exhausting_the_stack() {
+        let mut doc = AutoCommit::new();
+        let mut obj = doc
+            .put_object(automerge::ROOT, "topic", ObjType::Map)
+            .unwrap();
+        for _ in 0..100_000 {
+            obj = doc.put_object(&obj, "x", ObjType::Map).unwrap();
+        }
+        doc.commit();
+        let d = RecordDoc::from_autocommit(doc);
+        assert!(d.header().is_err());
+        assert!(d.to_json().to_string().contains("nested too deeply"));
     }
 
     #[test]

@@ -210,6 +210,9 @@ pub fn decode<T: DeserializeOwned + Versioned>(
 ) -> Result<T, CodecError> {
     let mut dec = zstd::stream::read::Decoder::new(body)
         .map_err(|e| CodecError::Compression(e.to_string()))?;
+    // An 8 MiB window at most: a tiny frame must not make the reader allocate 128 MiB.
+    dec.window_log_max(23)
+        .map_err(|e| CodecError::Compression(e.to_string()))?;
     let mut cbor = Vec::new();
     (&mut dec)
         .take(max_decoded as u64 + 1)

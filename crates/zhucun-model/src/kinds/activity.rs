@@ -213,6 +213,22 @@ impl RecordBody for Activity {
                 },
             ));
         }
+        if self.attendees.len() > 5_000 {
+            return Err(InvalidField::new(
+                "attendees",
+                Reason::OutOfRange { min: 0, max: 5_000 },
+            ));
+        }
+        if self.other_attendees > 100_000 {
+            return Err(InvalidField::new(
+                "other_attendees",
+                Reason::OutOfRange {
+                    min: 0,
+                    max: 100_000,
+                },
+            ));
+        }
+        let mut seen = std::collections::HashSet::with_capacity(self.attendees.len());
         for (i, a) in self.attendees.iter().enumerate() {
             if a.trim().is_empty() {
                 return Err(InvalidField::new(
@@ -220,7 +236,7 @@ impl RecordBody for Activity {
                     Reason::Required,
                 ));
             }
-            if self.attendees[..i].contains(a) {
+            if !seen.insert(a) {
                 return Err(InvalidField::new(
                     format!("attendees[{i}]"),
                     Reason::Format("lists the same member twice".into()),
@@ -257,7 +273,7 @@ impl RecordBody for Activity {
             detail: serde_json::to_value(ActivityFacts {
                 activity_kind: self.activity_kind,
                 date: self.date,
-                attendees: self.attendees.len() as u32 + self.other_attendees,
+                attendees: (self.attendees.len() as u32).saturating_add(self.other_attendees),
                 open_follow_ups: self.follow_ups.iter().filter(|f| !f.done).count() as u32,
             })
             .unwrap_or_default(),

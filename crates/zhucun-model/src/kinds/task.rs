@@ -69,8 +69,24 @@ impl RecordBody for Task {
         if self.assigned_villages.is_empty() {
             return Err(InvalidField::new("assigned_villages", Reason::Required));
         }
+        if self.assigned_villages.len() > 10_000 {
+            return Err(InvalidField::new(
+                "assigned_villages",
+                Reason::OutOfRange {
+                    min: 1,
+                    max: 10_000,
+                },
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
         for (i, v) in self.assigned_villages.iter().enumerate() {
             required(&format!("assigned_villages[{i}]"), v)?;
+            if !seen.insert(v) {
+                return Err(InvalidField::new(
+                    format!("assigned_villages[{i}]"),
+                    Reason::Format("lists the same village twice".into()),
+                ));
+            }
         }
         if self.deadline.is_none() {
             return Err(InvalidField::new("deadline", Reason::Required));
