@@ -191,6 +191,36 @@ async fn post_retrying(
     })
 }
 
+/// Send one sync-protocol message and read the answer (retrying as `post_retrying` does).
+async fn exchange<Q, A>(
+    transport: &dyn Transport,
+    path: &str,
+    token: &str,
+    msg: &Q,
+    opts: &SyncOptions,
+    stats: &mut SyncStats,
+) -> Result<A, SyncError>
+where
+    Q: Serialize,
+    A: serde::de::DeserializeOwned + zhucun_protocol::Versioned,
+{
+    let body = zhucun_protocol::encode(msg).map_err(|e| SyncError::BadReply(e.to_string()))?;
+    let reply = post_retrying(transport, Request::sync(path, token, body), opts, stats).await?;
+    if reply.status != 200 {
+        return Err(server_error(&reply));
+    }
+    zhucun_protocol::decode(&reply.body, zhucun_protocol::DEFAULT_MAX_DECODED)
+        .map_err(|e| SyncError::BadReply(e.to_string()))
+}
+
+/// A reject code as the replica keeps it (`out_of_scope`, ...).
+fn reject_code(c: zhucun_protocol::RejectCode) -> String {
+    serde_json::to_value(c)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// Enrol this device with a one-time code; stores token, person, role and scope.
 pub async fn enroll(
     replica: &mut Replica,
@@ -295,20 +325,8 @@ pub async fn sync(
                 .collect(),
             page_bytes: opts.page_bytes,
         };
-        let body = zhucun_protocol::encode(&req).map_err(|e| SyncError::BadReply(e.to_string()))?;
-        let reply = post_retrying(
-            transport,
-            Request::sync("/v1/sync", &token, body),
-            opts,
-            &mut stats,
-        )
-        .await?;
-        if reply.status != 200 {
-            return Err(server_error(&reply));
-        }
         let resp: SyncResponse =
-            zhucun_protocol::decode(&reply.body, zhucun_protocol::DEFAULT_MAX_DECODED)
-                .map_err(|e| SyncError::BadReply(e.to_string()))?;
+            exchange(transport, "/v1/sync", &token, &req, opts, &mut stats).await?;
         stats.pushed += dirty.len();
         stats.acked += resp.acks.len();
         stats.rejected += resp.rejects.len();
@@ -321,13 +339,7 @@ pub async fn sync(
         let rejects: Vec<(String, String, String)> = resp
             .rejects
             .iter()
-            .map(|r| {
-                let code = serde_json::to_value(r.code)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                (r.id.clone(), code, r.message.clone())
-            })
+            .map(|r| (r.id.clone(), reject_code(r.code), r.message.clone()))
             .collect();
         replica.mark_rejected(&rejects)?;
         for id in &resp.resync {
@@ -400,26 +412,10 @@ async fn resync_record(
             message: message.clone().map(serde_bytes::ByteBuf::from),
             server_state: server_state.clone(),
         };
-        let body = zhucun_protocol::encode(&req).map_err(|e| SyncError::BadReply(e.to_string()))?;
-        let reply = post_retrying(
-            transport,
-            Request::sync("/v1/sync/doc", token, body),
-            opts,
-            stats,
-        )
-        .await?;
-        if reply.status != 200 {
-            return Err(server_error(&reply));
-        }
         let resp: DocSyncResponse =
-            zhucun_protocol::decode(&reply.body, zhucun_protocol::DEFAULT_MAX_DECODED)
-                .map_err(|e| SyncError::BadReply(e.to_string()))?;
+            exchange(transport, "/v1/sync/doc", token, &req, opts, stats).await?;
         if let Some(r) = resp.reject {
-            let code = serde_json::to_value(r.code)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            replica.mark_rejected(&[(r.id, code, r.message)])?;
+            replica.mark_rejected(&[(r.id, reject_code(r.code), r.message)])?;
             stats.rejected += 1;
             return Ok(());
         }
