@@ -178,6 +178,21 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// The authenticated device of a request. As an extractor it runs on the request's head,
+/// before any body is read: an unauthenticated client cannot make the server buffer a body.
+pub struct Device(pub DeviceAuth);
+
+impl axum::extract::FromRequestParts<Arc<AppState>> for Device {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(state, &parts.headers).await.map(Device)
+    }
+}
+
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<DeviceAuth, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
@@ -331,10 +346,9 @@ async fn enroll_device(
 
 async fn sync(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Device(dev): Device,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let dev = authenticate(&state, &headers).await?;
     let body = body.map_err(body_error)?;
     let req: SyncRequest = zhucun_protocol::decode(&body, state.limits.max_decoded)?;
     let pushed = req.push.len();
@@ -357,10 +371,9 @@ async fn sync(
 
 async fn sync_doc(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Device(dev): Device,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let dev = authenticate(&state, &headers).await?;
     let body = body.map_err(body_error)?;
     let req: DocSyncRequest = zhucun_protocol::decode(&body, state.limits.max_decoded)?;
     let units = state.unit_paths().await?;
@@ -448,10 +461,9 @@ async fn blocking<T: Send + 'static>(
 
 async fn blob_status(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Device(_): Device,
     axum::extract::Path(hash): axum::extract::Path<String>,
 ) -> Result<Response, ApiError> {
-    authenticate(&state, &headers).await?;
     let dir = blob_dir(&state)?;
     let st = blocking(move || dir.status(&hash)).await?;
     Ok(Json(st).into_response())
@@ -464,12 +476,11 @@ struct PutQuery {
 
 async fn blob_put(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Device(dev): Device,
     axum::extract::Path((hash, idx)): axum::extract::Path<(String, u64)>,
     query: Result<axum::extract::Query<PutQuery>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let dev = authenticate(&state, &headers).await?;
     let size = query
         .map_err(|_| {
             ApiError::new(
@@ -491,10 +502,9 @@ async fn blob_put(
 
 async fn blob_get(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Device(dev): Device,
     axum::extract::Path((hash, idx)): axum::extract::Path<(String, u64)>,
 ) -> Result<Response, ApiError> {
-    let dev = authenticate(&state, &headers).await?;
     crate::blobs::check_hash(&hash)?;
     // Only attachments of records the device may see; others look missing.
     if !state.store.blob_visible(&hash, &dev.scope_paths).await? {
@@ -530,7 +540,14 @@ fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::POST, SYNC, sync),
         endpoint(Method::POST, SYNC_DOC, sync_doc),
         endpoint(Method::GET, "/v1/blobs/{hash}", blob_status),
-        endpoint(Method::PUT, "/v1/blobs/{hash}/{idx}", blob_put),
+        {
+            // A chunk at most (plus a little): blob uploads never need the sync body limit.
+            let mut e = endpoint(Method::PUT, "/v1/blobs/{hash}/{idx}", blob_put);
+            e.handler = e.handler.layer(DefaultBodyLimit::max(
+                crate::blobs::CHUNK_SIZE as usize + 1024,
+            ));
+            e
+        },
         endpoint(Method::GET, "/v1/blobs/{hash}/{idx}", blob_get),
     ]
 }
@@ -553,6 +570,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        // Requests in progress at once, and how long one may take: slow or many clients
+        // wait their turn instead of exhausting memory.
+        .layer(tower::limit::ConcurrencyLimitLayer::new(256))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(300),
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

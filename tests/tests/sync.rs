@@ -404,6 +404,44 @@ fn bad_input_gets_a_clear_4xx_and_the_server_keeps_serving() {
                 .into_bytes(),
         );
         assert_eq!((st, v["code"].as_str()), (409, Some("code_used")));
+        // Refused on its headers alone: a client announcing a 10 MB body without a token is
+        // answered before it sends a byte of it.
+        {
+            use std::io::{Read, Write};
+            let mut tcp = std::net::TcpStream::connect(&server.addr).unwrap();
+            tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            write!(
+                tcp,
+                "POST /v1/sync HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut answer = Vec::new();
+            let _ = tcp.read_to_end(&mut answer);
+            let text = String::from_utf8_lossy(&answer);
+            assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+            assert!(text.contains("no_token"), "{text}");
+        }
+        // A blob chunk larger than a chunk is refused before it is stored.
+        let (st, v) = rt.block_on(async {
+            let r = reqwest::Client::new()
+                .put(format!(
+                    "{}/v1/blobs/{}/0?size=1000000",
+                    server.url,
+                    "a".repeat(64)
+                ))
+                .bearer_auth(&token)
+                .body(vec![0u8; 600_000])
+                .send()
+                .await
+                .unwrap();
+            let st = r.status().as_u16();
+            (
+                st,
+                serde_json::from_slice::<Value>(&r.bytes().await.unwrap()).unwrap_or(Value::Null),
+            )
+        });
+        assert_eq!((st, v["code"].as_str()), (413, Some("too_large")), "{v}");
         // A wrong method and an unknown path answer in the same JSON shape.
         let rt2 = tokio::runtime::Builder::new_current_thread()
             .enable_all()
