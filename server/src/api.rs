@@ -22,7 +22,7 @@ use zhucun_protocol::{
 use crate::blobs::{BlobDir, BlobError};
 use crate::identity;
 use crate::metrics::{Metrics, UNMATCHED_ROUTE};
-use crate::store::{in_scope, DeviceAuth, NewDevice, Store, StoreError};
+use crate::store::{DeviceAuth, NewDevice, Store, StoreError};
 use crate::sync::UnitPaths;
 
 /// Limits the server enforces on what it is sent.
@@ -170,13 +170,7 @@ fn body_error(e: BytesRejection) -> ApiError {
     ApiError::new(status, code, e.body_text())
 }
 
-fn now() -> i64 {
-    // The server's clock: trusted for expiry, unlike a device's.
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+use crate::identity::now;
 
 /// The authenticated device of a request. As an extractor it runs on the request's head,
 /// before any body is read: an unauthenticated client cannot make the server buffer a body.
@@ -318,14 +312,8 @@ async fn enroll_device(
         .redeem_code(&identity::hash_code(&req.code), now(), &device)
         .await?;
     let units = state.store.units().await?;
-    let scope_paths: Vec<String> = units
-        .iter()
-        .filter(|u| person.units.contains(&u.id))
-        .map(|u| u.path.clone())
-        .collect();
-    let scope = units
+    let scope = crate::store::units_in_scope(units, &person.units)
         .into_iter()
-        .filter(|u| in_scope(&u.path, &scope_paths))
         .map(|u| OrgUnitInfo {
             id: u.id,
             name: u.name,

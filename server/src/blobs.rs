@@ -52,14 +52,8 @@ pub struct BlobDir {
 }
 
 pub fn check_hash(h: &str) -> Result<(), BlobError> {
-    if h.len() == 64
-        && h.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        Ok(())
-    } else {
-        Err(BlobError::BadHash(h.chars().take(80).collect()))
-    }
+    zhucun_model::check_hash("hash", h)
+        .map_err(|_| BlobError::BadHash(h.chars().take(80).collect()))
 }
 
 fn chunks(size: u64) -> u64 {

@@ -9,6 +9,14 @@ use base64::Engine;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
+/// The server's clock in seconds: trusted for expiry and last-seen, unlike a device's.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// Characters of enrolment codes: no 0/O, 1/I/L.
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 

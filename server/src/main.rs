@@ -135,12 +135,7 @@ fn file_settings(path: &Option<PathBuf>) -> Result<FileSettings> {
     }
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+use zhucun_server::identity::now;
 
 async fn open_store(url: &str) -> Result<std::sync::Arc<dyn store::Store>> {
     let s = store::open(url).await?;

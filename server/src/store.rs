@@ -227,6 +227,19 @@ pub fn child_path(parent_path: Option<&str>, id: &str) -> String {
     format!("{}{id}/", parent_path.unwrap_or("/"))
 }
 
+/// Every unit under the units a person is attached to: what their devices may see.
+pub fn units_in_scope(units: Vec<OrgUnit>, attached: &[String]) -> Vec<OrgUnit> {
+    let roots: Vec<String> = units
+        .iter()
+        .filter(|u| attached.contains(&u.id))
+        .map(|u| u.path.clone())
+        .collect();
+    units
+        .into_iter()
+        .filter(|u| in_scope(&u.path, &roots))
+        .collect()
+}
+
 /// Whether `path` lies under any of `scope_paths`.
 pub fn in_scope(path: &str, scope_paths: &[String]) -> bool {
     scope_paths.iter().any(|s| path.starts_with(s.as_str()))

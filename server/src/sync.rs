@@ -22,10 +22,7 @@ pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Unit id → path, for resolving the units a record reaches.
 pub type UnitPaths = HashMap<String, String>;
 
-fn heads_json(h: &[ChangeHash]) -> String {
-    serde_json::to_string(&h.iter().map(|x| x.to_string()).collect::<Vec<_>>())
-        .unwrap_or_else(|_| "[]".into())
-}
+use zhucun_model::heads_to_json as heads_json;
 
 fn wire_heads(bytes: &[zhucun_protocol::Hash]) -> Option<Vec<ChangeHash>> {
     bytes

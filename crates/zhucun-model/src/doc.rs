@@ -554,6 +554,12 @@ impl<'a> ExportWriter<'a> {
     }
 }
 
+/// Change hashes as the JSON array of hex strings both stores keep.
+pub fn heads_to_json(heads: &[ChangeHash]) -> String {
+    let v: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+    serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
+}
+
 /// A fresh random actor id.
 pub fn new_actor() -> ActorId {
     ActorId::random()

@@ -14,7 +14,8 @@ mod values;
 
 pub use automerge;
 pub use doc::{
-    new_actor, write_canonical, Author, ExportWriter, Header, HistoryEntry, RecordDoc, HEADER_KEYS,
+    heads_to_json, new_actor, write_canonical, Author, ExportWriter, Header, HistoryEntry,
+    RecordDoc, HEADER_KEYS,
 };
 pub use error::{DocError, InvalidField, ModelError, Reason};
 pub use facts::Facts;

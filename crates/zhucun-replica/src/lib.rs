@@ -131,10 +131,7 @@ pub struct Replica {
     actor: ActorId,
 }
 
-pub(crate) fn heads_json(heads: &[ChangeHash]) -> String {
-    let v: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
-    serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
-}
+pub(crate) use zhucun_model::heads_to_json as heads_json;
 
 fn parse_id(s: &str) -> Result<Uuid> {
     Uuid::parse_str(s.trim()).map_err(|_| ReplicaError::BadId(s.to_string()))
