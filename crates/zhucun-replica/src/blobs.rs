@@ -37,7 +37,7 @@ impl Replica {
         if self.has_blob(&hash)? {
             return Ok(hash);
         }
-        let tx = self.conn_mut().transaction()?;
+        let tx = self.write_tx()?;
         tx.execute("DELETE FROM blob_chunks WHERE hash = ?1", [&hash])?;
         for (i, chunk) in bytes.chunks(CHUNK_SIZE).enumerate() {
             tx.execute(

@@ -10,13 +10,14 @@
 
 mod blobs;
 mod error;
+pub mod pin;
 mod schema;
 mod search;
 mod sync;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use zhucun_model::automerge::{ActorId, ChangeHash};
@@ -131,6 +132,12 @@ pub struct Replica {
     actor: ActorId,
 }
 
+impl std::fmt::Debug for Replica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica").field("path", &self.path).finish()
+    }
+}
+
 pub(crate) use zhucun_model::heads_to_json as heads_json;
 
 fn parse_id(s: &str) -> Result<Uuid> {
@@ -222,7 +229,7 @@ impl Replica {
         if person.trim().is_empty() {
             return Err(InvalidField::new("person", Reason::Required).into());
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let put = |k: &str, v: &str| {
             tx.execute(
                 "INSERT INTO meta(key, value) VALUES (?1, ?2)
@@ -241,6 +248,33 @@ impl Replica {
         )?;
         tx.commit()?;
         self.load_profile()
+    }
+
+    /// Remember the names of the units in this device's scope (set at enrolment), so screens
+    /// can say 东风村 rather than a code.
+    pub fn set_unit_names(&mut self, units: &[(String, String)]) -> Result<()> {
+        let map: serde_json::Map<String, Json> = units
+            .iter()
+            .map(|(id, name)| (id.clone(), Json::String(name.clone())))
+            .collect();
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('unit_names', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [Json::Object(map).to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Unit code → name, for the units named at enrolment.
+    pub fn unit_names(&self) -> Result<Vec<(String, String)>> {
+        let map: serde_json::Map<String, Json> = self
+            .meta("unit_names")?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        Ok(map
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|n| (k, n.to_string())))
+            .collect())
     }
 
     fn author(&self) -> Author {
@@ -297,7 +331,7 @@ impl Replica {
         kind: Kind,
         inputs: &[Map<String, Json>],
     ) -> Result<Vec<SaveOutcome>> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write_tx()?;
         let mut outs = Vec::with_capacity(inputs.len());
         for (i, input) in inputs.iter().enumerate() {
             let o = self
@@ -528,39 +562,10 @@ impl Replica {
 
     /// Records matching `filter`, newest date first, from projection rows only.
     pub fn list(&self, f: &Filter) -> Result<Vec<ListRow>> {
-        let mut sql = String::from(
-            "SELECT r.id, r.kind, r.village, r.title, r.date, r.sub_kind, r.status, d.dirty
-             FROM records r JOIN sync_state d ON d.n = r.n WHERE 1=1",
+        let (mut sql, args) = filter_sql(
+            "SELECT r.id, r.kind, r.village, r.title, r.date, r.sub_kind, r.status, d.dirty",
+            f,
         );
-        let mut args: Vec<String> = Vec::new();
-        let mut bind = |v: &str| {
-            args.push(v.to_string());
-            args.len()
-        };
-        if let Some(k) = f.kind {
-            sql += &format!(" AND r.kind = ?{}", bind(k.as_str()));
-        }
-        if let Some(v) = &f.village {
-            let i = bind(v);
-            sql += &format!(
-                " AND (r.village = ?{i} OR r.n IN (SELECT n FROM record_reach WHERE unit = ?{i}))"
-            );
-        }
-        if let Some(d) = &f.from {
-            sql += &format!(" AND r.date >= ?{}", bind(d));
-        }
-        if let Some(d) = &f.to {
-            sql += &format!(" AND r.date <= ?{}", bind(d));
-        }
-        if let Some(s) = &f.sub_kind {
-            sql += &format!(" AND r.sub_kind = ?{}", bind(s));
-        }
-        if let Some(s) = &f.status {
-            sql += &format!(" AND r.status = ?{}", bind(s));
-        }
-        if f.unsynced_only {
-            sql.push_str(" AND d.dirty = 1");
-        }
         // NULL dates sort last; (kind, date) indexes carry n, so this walks an index.
         sql.push_str(" ORDER BY r.date DESC, r.n DESC");
         sql.push_str(&format!(
@@ -571,6 +576,15 @@ impl Replica {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), row_to_list)?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// How many records match `filter` (its limit and offset ignored): the length of a list
+    /// the app scrolls through a page at a time.
+    pub fn count(&self, f: &Filter) -> Result<u64> {
+        let (sql, args) = filter_sql("SELECT count(*)", f);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let n: i64 = stmt.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+        Ok(n.max(0) as u64)
     }
 
     /// Full-text search over every record this device holds (see `search.rs`), the most
@@ -631,6 +645,9 @@ impl Replica {
         let header = incoming.header()?;
         self.check_scope(&header.village)?;
         let id = header.id.to_string();
+        // The write lock first: another connection (the app's background sync) may write the
+        // same record between our read and our write.
+        let tx = self.write_tx()?;
         let (created, mut doc) = match self.load_doc(&id)? {
             Some((kind, mut doc)) => {
                 if kind != header.kind {
@@ -654,7 +671,6 @@ impl Replica {
         };
         let header = doc.header()?;
         let record = doc.record().ok();
-        let tx = self.conn.transaction()?;
         write_doc(&tx, &header, record.as_ref(), &mut doc, None)?;
         tx.commit()?;
         Ok(ImportOutcome {
@@ -766,8 +782,15 @@ impl Replica {
         &self.conn
     }
 
-    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+    /// A write transaction that holds the write lock from its first statement (`BEGIN
+    /// IMMEDIATE`). Every read-modify-write uses it: the app's background sync has its own
+    /// connection to the same file, and a deferred transaction could read a document, lose
+    /// the race for the lock and fail, or worse, write back a stale copy.
+    pub(crate) fn write_tx(&self) -> Result<Transaction<'_>> {
+        Ok(Transaction::new_unchecked(
+            &self.conn,
+            TransactionBehavior::Immediate,
+        )?)
     }
 }
 
@@ -782,6 +805,42 @@ fn row_to_list(r: &rusqlite::Row<'_>) -> rusqlite::Result<ListRow> {
         status: r.get(6)?,
         synced: !r.get::<_, bool>(7)?,
     })
+}
+
+/// The `FROM ... WHERE ...` of a filtered list, after `select`; values are bound, never
+/// spliced.
+fn filter_sql(select: &str, f: &Filter) -> (String, Vec<String>) {
+    let mut sql = format!("{select} FROM records r JOIN sync_state d ON d.n = r.n WHERE 1=1");
+    let mut args: Vec<String> = Vec::new();
+    let mut bind = |v: &str| {
+        args.push(v.to_string());
+        args.len()
+    };
+    if let Some(k) = f.kind {
+        sql += &format!(" AND r.kind = ?{}", bind(k.as_str()));
+    }
+    if let Some(v) = &f.village {
+        let i = bind(v);
+        sql += &format!(
+            " AND (r.village = ?{i} OR r.n IN (SELECT n FROM record_reach WHERE unit = ?{i}))"
+        );
+    }
+    if let Some(d) = &f.from {
+        sql += &format!(" AND r.date >= ?{}", bind(d));
+    }
+    if let Some(d) = &f.to {
+        sql += &format!(" AND r.date <= ?{}", bind(d));
+    }
+    if let Some(s) = &f.sub_kind {
+        sql += &format!(" AND r.sub_kind = ?{}", bind(s));
+    }
+    if let Some(s) = &f.status {
+        sql += &format!(" AND r.status = ?{}", bind(s));
+    }
+    if f.unsynced_only {
+        sql.push_str(" AND d.dirty = 1");
+    }
+    (sql, args)
 }
 
 /// Write a document, its projection row, search entry and sync bookkeeping. The caller owns

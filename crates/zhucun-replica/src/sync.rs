@@ -47,7 +47,7 @@ pub(crate) fn parse_heads(s: &str) -> Vec<ChangeHash> {
 impl Replica {
     /// Remember the server this device enrolled with (the token stays in the encrypted file).
     pub fn set_server(&mut self, link: &ServerLink) -> Result<()> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self.write_tx()?;
         for (k, v) in [
             ("server_url", link.url.as_str()),
             ("server_device", link.device_id.as_str()),
@@ -112,7 +112,7 @@ impl Replica {
 
     /// Set the cursor (0 after the server reset it); forgets the fingerprint.
     pub fn set_cursor(&mut self, cursor: u64) -> Result<()> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self.write_tx()?;
         tx.execute(
             "INSERT INTO meta(key, value) VALUES ('cursor', ?1)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -173,7 +173,7 @@ impl Replica {
 
     /// The server has these records' changes up to `heads` (what the device sent).
     pub fn mark_acked(&mut self, acks: &[(String, Vec<ChangeHash>)]) -> Result<()> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self.write_tx()?;
         for (id, heads) in acks {
             tx.execute(
                 "UPDATE sync_state SET acked_heads = ?2, reject_heads = NULL, reject_code = NULL,
@@ -193,7 +193,7 @@ impl Replica {
 
     /// The server refused these records as they are now: keep the reason for people to see.
     pub fn mark_rejected(&mut self, rejects: &[(String, String, String)]) -> Result<()> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self.write_tx()?;
         for (id, code, message) in rejects {
             tx.execute(
                 "UPDATE sync_state SET reject_heads = heads, reject_code = ?2, reject_message = ?3
@@ -223,7 +223,7 @@ impl Replica {
         cursor: u64,
         cursor_check: Option<&[u8]>,
     ) -> Result<PullApplied> {
-        let tx = self.conn().unchecked_transaction()?;
+        let tx = self.write_tx()?;
         let mut out = PullApplied::default();
         for (id, changes) in records {
             let existing = self.load_doc(id)?;
@@ -300,16 +300,27 @@ impl Replica {
     /// Store a record after a sync-protocol round; the server now has its heads.
     pub fn save_synced_doc(&mut self, doc: &mut RecordDoc, server_has_all: bool) -> Result<()> {
         let header = doc.header()?;
-        let record = doc.record().ok();
-        let heads = doc.heads();
-        let tx = self.conn().unchecked_transaction()?;
+        let synced_heads = doc.heads();
+        let tx = self.write_tx()?;
+        // The document may have been edited on this device while the sync protocol ran:
+        // merge into what is stored now rather than write back the copy the round started
+        // from. The server has `synced_heads`, not necessarily the merged heads.
+        let id = header.id.to_string();
+        let mut merged = match self.load_doc(&id)? {
+            Some((_, mut stored)) => {
+                stored.merge(doc)?;
+                stored
+            }
+            None => doc.clone(),
+        };
+        let record = merged.record().ok();
         write_doc(
             &tx,
             &header,
             record.as_ref(),
-            doc,
+            &mut merged,
             if server_has_all {
-                Some(heads.as_slice())
+                Some(synced_heads.as_slice())
             } else {
                 None
             },

@@ -211,6 +211,54 @@ fn lists_filter_from_projections() {
         .len(),
         1
     );
+    // The count of a filtered list ignores its page.
+    let may_filter = Filter {
+        kind: Some(Kind::Activity),
+        from: Some("2026-05-01".into()),
+        to: Some("2026-05-31".into()),
+        limit: Some(1),
+        offset: 1,
+        ..Default::default()
+    };
+    assert_eq!(r.count(&may_filter).unwrap(), 2);
+    assert_eq!(r.count(&Filter::default()).unwrap(), 3);
+}
+
+/// The app's background sync holds a second connection to the same file. An edit typed on
+/// the first while the second runs a sync-protocol round on the same record must survive the
+/// round's save, and both edits must end up in the record.
+#[test]
+fn an_edit_made_while_sync_holds_the_record_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ui = open(dir.path());
+    let mut sync = open(dir.path());
+    let id = ui
+        .put(Kind::Activity, &lecture("十一月党课", "2026-11-10"))
+        .unwrap()
+        .id;
+    // Sync starts a round on the record, with a copy from before the next edit...
+    let mut copy = sync.doc_for_sync(&id).unwrap();
+    // ...the secretary goes on typing...
+    let mut edit = obj(json!({"summary": "学习党章，讨论村集体经济发展。补充：会后走访三户。"}));
+    edit.insert("id".into(), Value::String(id.clone()));
+    ui.put(Kind::Activity, &edit).unwrap();
+    // ...and the round ends with the server having the copy's heads.
+    sync.save_synced_doc(&mut copy, true).unwrap();
+    let now = ui.get(&id).unwrap();
+    assert_eq!(
+        now.record["summary"],
+        "学习党章，讨论村集体经济发展。补充：会后走访三户。"
+    );
+    assert!(!now.synced, "the later edit has not reached the server");
+    assert_eq!(
+        ui.list(&Filter {
+            unsynced_only: true,
+            ..Default::default()
+        })
+        .unwrap()
+        .len(),
+        1
+    );
 }
 
 #[test]

@@ -259,6 +259,12 @@ pub async fn enroll(
         serde_json::from_slice(&reply.body).map_err(|e| SyncError::BadReply(e.to_string()))?;
     let scope: Vec<String> = resp.scope.iter().map(|u| u.id.clone()).collect();
     replica.set_profile(Some(&resp.device_id), &resp.person_id, &resp.role, &scope)?;
+    let names: Vec<(String, String)> = resp
+        .scope
+        .iter()
+        .map(|u| (u.id.clone(), u.name.clone()))
+        .collect();
+    replica.set_unit_names(&names)?;
     replica.set_server(&ServerLink {
         url: server_url.trim_end_matches('/').to_string(),
         device_id: resp.device_id.clone(),

@@ -7,8 +7,10 @@
 //! jitter, honouring `Retry-After`. A record whose heads disagree with the server's runs
 //! Automerge's sync protocol alone. The device clock is used only to wait between retries.
 //!
-//! The transport is a trait; [`HttpTransport`] is reqwest with rustls.
+//! The transport is a trait; [`HttpTransport`] is reqwest with rustls. [`background`] runs
+//! syncs on a thread of their own for the app.
 
+pub mod background;
 mod engine;
 mod transport;
 
