@@ -1,8 +1,12 @@
 # Sourced by the scripts: installs what building and testing zhucun needs, idempotently.
 # Debian packages: a C toolchain and OpenSSL headers for SQLCipher (rusqlite's
-# bundled-sqlcipher), pkg-config to find them.
+# bundled-sqlcipher), pkg-config to find them; WebKitGTK and friends for the Tauri app.
+# For the tests: Xvfb and WebKitWebDriver for the app, Chromium for the dashboard, CJK fonts
+# so screenshots show Chinese as users see it.
 
-APT_PACKAGES="build-essential pkg-config libssl-dev"
+APT_PACKAGES="build-essential pkg-config libssl-dev curl wget file"
+APT_APP="libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev"
+APT_TEST="xvfb xauth webkit2gtk-driver dbus-x11 fonts-noto-cjk"
 
 ensure_apt() {
     local missing=()
@@ -32,7 +36,38 @@ ensure_rust() {
     done
 }
 
+# npm packages of a folder with a package-lock.json, installed only when the lock changed.
+ensure_npm() {
+    local dir="$1"
+    command -v npm >/dev/null || { echo "zhucun's UI needs Node.js and npm on PATH" >&2; exit 1; }
+    if [ ! -f "$dir/node_modules/.package-lock.json" ] || ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.src" 2>/dev/null; then
+        echo "installing npm packages in $dir" >&2
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+        cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.src"
+    fi
+}
+
+# tauri-driver (WebDriver for Tauri apps), pinned to 2.x.
+ensure_tauri_driver() {
+    if ! command -v tauri-driver >/dev/null || ! tauri-driver --help 2>&1 | head -1 | grep -q .; then
+        cargo install tauri-driver --version "^2" --locked >&2
+    fi
+}
+
 ensure_deps() {
-    ensure_apt $APT_PACKAGES
+    ensure_apt $APT_PACKAGES $APT_APP
     ensure_rust
+    ensure_npm ui
+}
+
+ensure_test_deps() {
+    ensure_deps
+    ensure_apt $APT_TEST
+    ensure_npm tests/app
+    ensure_tauri_driver
+}
+
+# The UI is embedded in the app at compile time: build it before cargo compiles the app.
+build_ui() {
+    (cd ui && npm run --silent build >&2)
 }

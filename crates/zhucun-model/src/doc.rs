@@ -24,9 +24,11 @@ pub const HEADER_KEYS: [&str; 5] = ["kind", "schema", "id", "village", "created_
 
 /// The envelope of a record document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Header {
     pub kind: Kind,
     pub schema: u32,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub id: Uuid,
     /// The organisation unit whose scope the record belongs to (a village, or for a task the
     /// issuing township).
@@ -44,14 +46,17 @@ pub struct Author {
 
 /// One change in a record's history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct HistoryEntry {
     pub hash: String,
     pub actor: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: u64,
     /// The person and device named by the change, if it names them.
     pub person: Option<String>,
     pub device: Option<String>,
     /// The author's device clock (seconds since 1970): shown, never used for ordering.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub device_time: i64,
     /// Top-level fields the change touched, sorted.
     pub fields: Vec<String>,

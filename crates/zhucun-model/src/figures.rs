@@ -13,9 +13,11 @@ use crate::values::{opt_date, Money};
 
 /// What reports need of an activity (kept in its projection row).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ActivityFacts {
     pub activity_kind: ActivityKind,
     #[serde(with = "opt_date", default)]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub date: Option<NaiveDate>,
     pub attendees: u32,
     pub open_follow_ups: u32,
@@ -23,20 +25,25 @@ pub struct ActivityFacts {
 
 /// What reports need of a member (no personal data).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct MemberFacts {
     pub gender: Gender,
     pub category: MemberCategory,
     pub stage: Stage,
     #[serde(with = "opt_date", default)]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub birth_date: Option<NaiveDate>,
     #[serde(with = "opt_date", default)]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub probationary_on: Option<NaiveDate>,
     #[serde(with = "opt_date", default)]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub full_on: Option<NaiveDate>,
 }
 
 /// What reports need of a project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ProjectFacts {
     pub project_kind: ProjectKind,
     pub name: String,
@@ -50,6 +57,7 @@ pub struct ProjectFacts {
     pub milestones: u32,
     pub milestones_done: u32,
     #[serde(with = "opt_date", default)]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub due_on: Option<NaiveDate>,
 }
 
@@ -60,6 +68,7 @@ pub const DEVELOPMENT_MINIMUM: u32 = 3;
 /// member meeting and the party lecture at least once a quarter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ThreeMeetingsOneLesson {
     /// 支委会 this month.
     pub branch_committee_meetings: u32,
@@ -76,6 +85,7 @@ pub struct ThreeMeetingsOneLesson {
 /// Member development in a year against the village target.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Development {
     pub year: i32,
     /// Admitted as probationary members in the year (发展党员).
@@ -92,6 +102,7 @@ pub struct Development {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ProjectProgress {
     pub id: String,
     pub name: String,
@@ -105,6 +116,7 @@ pub struct ProjectProgress {
 /// The figures of a village's monthly report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct MonthlyFigures {
     pub month: String,
     pub activities_total: u32,

@@ -12,6 +12,9 @@ pub mod figures;
 pub mod kinds;
 mod values;
 
+#[cfg(all(test, feature = "ts"))]
+mod ts_check;
+
 pub use automerge;
 pub use doc::{
     heads_to_json, new_actor, write_canonical, Author, ExportWriter, Header, HistoryEntry,

@@ -54,6 +54,7 @@ pub mod opt_date {
 
 /// An amount of money in fen (0.01 yuan), written in JSON as yuan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, type = "number"))]
 pub struct Money(pub i64);
 
 impl Money {
@@ -164,11 +165,15 @@ impl<'de> Deserialize<'de> for Money {
 /// A file attached to a record, referenced by the SHA-256 of its bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Attachment {
     /// Lower-case hex SHA-256 of the content.
     pub hash: String,
     pub name: String,
     pub mime: String,
+    /// Size in bytes.
+    // serde_json writes a u64 as a plain number; ts-rs would say `bigint`.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub size: u64,
 }
 

@@ -250,19 +250,31 @@ impl Replica {
         self.load_profile()
     }
 
-    /// Remember the names of the units in this device's scope (set at enrolment), so screens
-    /// can say 东风村 rather than a code.
-    pub fn set_unit_names(&mut self, units: &[(String, String)]) -> Result<()> {
+    /// Remember the person's name and the names of the units in this device's scope (set at
+    /// enrolment), so screens can say 李明 and 东风村 rather than codes.
+    pub fn set_names(&mut self, person_name: &str, units: &[(String, String)]) -> Result<()> {
         let map: serde_json::Map<String, Json> = units
             .iter()
             .map(|(id, name)| (id.clone(), Json::String(name.clone())))
             .collect();
-        self.conn.execute(
-            "INSERT INTO meta(key, value) VALUES ('unit_names', ?1)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [Json::Object(map).to_string()],
-        )?;
+        let tx = self.write_tx()?;
+        for (k, v) in [
+            ("unit_names", Json::Object(map).to_string()),
+            ("person_name", person_name.to_string()),
+        ] {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
+    }
+
+    /// The name of the person this device belongs to, if enrolment gave it.
+    pub fn person_name(&self) -> Result<Option<String>> {
+        self.meta("person_name")
     }
 
     /// Unit code → name, for the units named at enrolment.

@@ -264,7 +264,7 @@ pub async fn enroll(
         .iter()
         .map(|u| (u.id.clone(), u.name.clone()))
         .collect();
-    replica.set_unit_names(&names)?;
+    replica.set_names(&resp.person_name, &names)?;
     replica.set_server(&ServerLink {
         url: server_url.trim_end_matches('/').to_string(),
         device_id: resp.device_id.clone(),

@@ -14,6 +14,7 @@ use crate::values::{check_hash, max_len, opt_date, required, Attachment};
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum ActivityKind {
     /// 支部党员大会
     #[serde(alias = "支部党员大会")]
@@ -119,6 +120,7 @@ impl ActivityKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum DemonstrationType {
     /// 党员示范岗
     #[serde(alias = "示范岗")]
@@ -137,18 +139,22 @@ pub enum DemonstrationType {
 /// Something to do after the activity.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct FollowUp {
     pub text: String,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub due: Option<NaiveDate>,
     pub done: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Activity {
     pub activity_kind: ActivityKind,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub date: Option<NaiveDate>,
     pub place: String,
     pub topic: String,

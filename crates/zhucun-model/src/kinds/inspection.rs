@@ -11,6 +11,7 @@ use crate::values::{opt_date, parse_month, required};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum InspectionKind {
     /// 季度检查
     #[default]
@@ -32,6 +33,7 @@ pub enum InspectionKind {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum Severity {
     #[default]
     Minor,
@@ -40,6 +42,7 @@ pub enum Severity {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum Rating {
     #[serde(alias = "好")]
     Excellent,
@@ -53,16 +56,19 @@ pub enum Rating {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Finding {
     pub text: String,
     pub severity: Severity,
     /// Date the finding was put right 整改.
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub rectified_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Score {
     pub item: String,
     pub score: u32,
@@ -71,11 +77,13 @@ pub struct Score {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Inspection {
     pub inspection_kind: InspectionKind,
     /// `2026-Q2` for a quarter, `2026` for a year, `2026-05` for a month.
     pub period: String,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub date: Option<NaiveDate>,
     /// Who inspected (unit or person).
     pub inspector: String,

@@ -13,6 +13,7 @@ use crate::values::{max_len, opt_date, required};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum Gender {
     #[serde(alias = "男")]
     Male,
@@ -28,6 +29,7 @@ pub enum Gender {
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum MemberCategory {
     /// 在村党员
     #[default]
@@ -49,6 +51,7 @@ pub enum MemberCategory {
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum Stage {
     /// 入党申请人
     #[serde(alias = "入党申请人")]
@@ -102,6 +105,7 @@ impl Stage {
 /// Groups the development work gives priority to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum PriorityGroup {
     #[serde(alias = "返乡青年")]
     ReturningYouth,
@@ -114,18 +118,22 @@ pub enum PriorityGroup {
 /// A recognition 表彰.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Recognition {
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub date: Option<NaiveDate>,
     pub title: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Member {
     pub name: String,
     pub gender: Gender,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub birth_date: Option<NaiveDate>,
     /// 居民身份证号 (sensitive).
     pub id_number: String,
@@ -138,14 +146,19 @@ pub struct Member {
     pub category: MemberCategory,
     pub stage: Stage,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub applied_on: Option<NaiveDate>,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub activist_on: Option<NaiveDate>,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub target_on: Option<NaiveDate>,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub probationary_on: Option<NaiveDate>,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub full_on: Option<NaiveDate>,
     pub priority_groups: Vec<PriorityGroup>,
     pub recognitions: Vec<Recognition>,

@@ -33,6 +33,7 @@ use crate::facts::Facts;
 /// The kinds of record, as named on the command line and in documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum Kind {
     Village,
     Member,

@@ -12,6 +12,7 @@ use crate::values::{check_hash, max_len, opt_date, required, Attachment, Money};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum ProjectKind {
     /// 村级活动场所
     #[default]
@@ -24,6 +25,7 @@ pub enum ProjectKind {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum ProjectStatus {
     #[default]
     #[serde(alias = "计划中")]
@@ -38,16 +40,20 @@ pub enum ProjectStatus {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Milestone {
     pub title: String,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub due: Option<NaiveDate>,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub done_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Project {
     pub project_kind: ProjectKind,
     pub name: String,
@@ -63,10 +69,13 @@ pub struct Project {
     pub annual_income: Money,
     /// Date the responsibility letter 责任书 was signed.
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub responsibility_letter_on: Option<NaiveDate>,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub start_on: Option<NaiveDate>,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub due_on: Option<NaiveDate>,
     /// Progress in percent.
     pub progress: u32,

@@ -11,6 +11,7 @@ use crate::values::{max_len, parse_month};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum ReportState {
     #[default]
     #[serde(alias = "草稿")]
@@ -45,6 +46,7 @@ impl ReportState {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct MonthlyReport {
     /// `YYYY-MM`.
     pub month: String,

@@ -11,6 +11,7 @@ use crate::values::{max_len, opt_date, required};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum TaskStatus {
     #[default]
     #[serde(alias = "未开始")]
@@ -26,18 +27,21 @@ pub enum TaskStatus {
 /// A note on a task's progress 进度.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ProgressNote {
     /// Who wrote it (person).
     pub by: String,
     /// The village the note is about, if any.
     pub village: String,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub on: Option<NaiveDate>,
     pub text: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Task {
     pub title: String,
     /// The organisation unit that issued the task.
@@ -45,6 +49,7 @@ pub struct Task {
     /// The villages the task is for.
     pub assigned_villages: Vec<String>,
     #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub deadline: Option<NaiveDate>,
     pub status: TaskStatus,
     pub notes: Vec<ProgressNote>,

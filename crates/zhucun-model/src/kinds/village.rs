@@ -9,6 +9,7 @@ use crate::values::{max_len, required, Money};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum UnitType {
     #[default]
     #[serde(alias = "村")]
@@ -22,6 +23,7 @@ pub enum UnitType {
 /// The form of the party organisation, set by its member count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum PartyOrgType {
     /// 党委
     #[serde(alias = "党委")]
@@ -40,6 +42,7 @@ pub enum PartyOrgType {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct VillageProfile {
     pub name: String,
     pub unit_type: UnitType,

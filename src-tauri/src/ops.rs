@@ -1,0 +1,260 @@
+//! The little the app computes itself, over the replica: the home screen, list filters, the
+//! device's description. Kept apart from the commands so it is tested without a window.
+
+use std::path::Path;
+
+use chrono::{Duration, NaiveDate};
+use zhucun_model::Kind;
+use zhucun_replica::pin::LOCK_FILE;
+use zhucun_replica::{Filter, Replica, FILE_NAME};
+
+use crate::dto::{DeviceInfo, Home, KindCount, ListQuery, Row, Unit};
+use crate::error::{AppError, AppResult, ErrorKind};
+
+/// How this device names itself to the server at enrolment.
+pub fn device_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "device".into());
+    format!("zhucun app on {host}")
+}
+
+/// Remove what an enrolment that did not finish left behind (an empty replica and its lock),
+/// so the next attempt starts clean. Never called once enrolment has succeeded.
+pub fn discard_unfinished(dir: &Path) -> AppResult<()> {
+    for name in [
+        FILE_NAME.to_string(),
+        format!("{FILE_NAME}-wal"),
+        format!("{FILE_NAME}-shm"),
+        LOCK_FILE.to_string(),
+    ] {
+        let p = dir.join(name);
+        if p.exists() {
+            std::fs::remove_file(p)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn device_info(r: &Replica, dir: &Path) -> AppResult<DeviceInfo> {
+    let p = r.profile();
+    let names = r.unit_names()?;
+    let villages = p
+        .scope
+        .iter()
+        .map(|id| Unit {
+            id: id.clone(),
+            name: names
+                .iter()
+                .find(|(k, _)| k == id)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_else(|| id.clone()),
+        })
+        .collect();
+    Ok(DeviceInfo {
+        person: p.person.clone(),
+        person_name: r.person_name()?.unwrap_or_else(|| p.person.clone()),
+        role: p.role.clone(),
+        device: p.device.clone(),
+        server_url: r.server()?.map(|l| l.url),
+        villages,
+        data_dir: dir.display().to_string(),
+    })
+}
+
+/// A list query as a replica filter; the month becomes a date range.
+pub fn filter(q: &ListQuery) -> AppResult<Filter> {
+    let kind = q
+        .kind
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .map(|k| k.parse::<Kind>())
+        .transpose()
+        .map_err(AppError::from)?;
+    let (from, to) = match q.month.as_deref().filter(|m| !m.is_empty()) {
+        None => (None, None),
+        Some(m) => {
+            let (y, mo) = zhucun_model::parse_month(m).ok_or_else(|| AppError {
+                field: Some("month".into()),
+                reason: Some("format".into()),
+                ..AppError::new(
+                    ErrorKind::Invalid,
+                    format!("`{m}` is not a month (YYYY-MM)"),
+                )
+            })?;
+            (
+                Some(format!("{y:04}-{mo:02}-01")),
+                Some(format!("{y:04}-{mo:02}-31")),
+            )
+        }
+    };
+    let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.is_empty());
+    Ok(Filter {
+        kind,
+        village: nonempty(&q.village),
+        from,
+        to,
+        sub_kind: nonempty(&q.sub_kind),
+        status: nonempty(&q.status),
+        unsynced_only: q.unsynced.unwrap_or(false),
+        limit: Some(q.limit.unwrap_or(100).clamp(1, 500)),
+        offset: q.offset.unwrap_or(0),
+    })
+}
+
+fn rows(r: &Replica, f: Filter) -> AppResult<Vec<Row>> {
+    Ok(r.list(&f)?.into_iter().map(Row::from).collect())
+}
+
+/// The home screen: today's activities, open tasks due soon and overdue, unsubmitted
+/// reports, and what has not reached the server.
+pub fn home(r: &Replica, today: NaiveDate) -> AppResult<Home> {
+    let day = today.format("%Y-%m-%d").to_string();
+    let soon = (today + Duration::days(14)).format("%Y-%m-%d").to_string();
+    let today_activities = rows(
+        r,
+        Filter {
+            kind: Some(Kind::Activity),
+            from: Some(day.clone()),
+            to: Some(day.clone()),
+            limit: Some(50),
+            ..Default::default()
+        },
+    )?;
+    let mut due_soon = Vec::new();
+    let mut overdue = Vec::new();
+    for status in ["open", "in_progress"] {
+        let open_tasks = rows(
+            r,
+            Filter {
+                kind: Some(Kind::Task),
+                status: Some(status.into()),
+                to: Some(soon.clone()),
+                limit: Some(200),
+                ..Default::default()
+            },
+        )?;
+        for t in open_tasks {
+            match t.date.as_deref() {
+                Some(d) if d < day.as_str() => overdue.push(t),
+                Some(_) => due_soon.push(t),
+                None => {}
+            }
+        }
+    }
+    // Soonest first.
+    due_soon.sort_by(|a, b| a.date.cmp(&b.date));
+    overdue.sort_by(|a, b| a.date.cmp(&b.date));
+    let mut drafts = Vec::new();
+    for status in ["draft", "returned"] {
+        drafts.extend(rows(
+            r,
+            Filter {
+                kind: Some(Kind::Report),
+                status: Some(status.into()),
+                limit: Some(24),
+                ..Default::default()
+            },
+        )?);
+    }
+    Ok(Home {
+        today: day,
+        today_activities,
+        due_soon,
+        overdue,
+        drafts,
+        pending: r.pending_count()?,
+        counts: r
+            .counts()?
+            .into_iter()
+            .map(|(kind, count)| KindCount { kind, count })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Map, Value};
+    use zhucun_replica::Key;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn replica(dir: &Path) -> Replica {
+        let mut r = Replica::open(dir, &Key::Raw([9; 32])).unwrap();
+        r.set_profile(None, "li-ming", "first_secretary", &["dongfeng".into()])
+            .unwrap();
+        r
+    }
+
+    #[test]
+    fn home_shows_overdue_and_soon_due_tasks_today_and_unsubmitted_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = replica(dir.path());
+        let task = |title: &str, deadline: &str, status: &str| {
+            obj(
+                json!({"title": title, "issuer": "chengguan", "deadline": deadline,
+                       "status": status, "assigned_villages": ["dongfeng"]}),
+            )
+        };
+        r.put(Kind::Task, &task("报送党员信息", "2026-11-20", "open"))
+            .unwrap();
+        r.put(
+            Kind::Task,
+            &task("整改活动场所", "2026-11-30", "in_progress"),
+        )
+        .unwrap();
+        r.put(Kind::Task, &task("年底总结", "2027-01-31", "open"))
+            .unwrap();
+        r.put(Kind::Task, &task("已办完", "2026-11-01", "done"))
+            .unwrap();
+        r.put(
+            Kind::Activity,
+            &obj(
+                json!({"activity_kind": "household_visit", "date": "2026-11-25",
+                        "topic": "走访困难户", "household": "张家"}),
+            ),
+        )
+        .unwrap();
+        r.put(Kind::Report, &obj(json!({"month": "2026-10"})))
+            .unwrap();
+        let h = home(&r, NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()).unwrap();
+        let titles = |v: &[Row]| v.iter().map(|t| t.title.clone()).collect::<Vec<_>>();
+        assert_eq!(titles(&h.overdue), ["报送党员信息"]);
+        assert_eq!(titles(&h.due_soon), ["整改活动场所"]);
+        assert_eq!(titles(&h.today_activities), ["走访困难户"]);
+        assert_eq!(h.drafts.len(), 1);
+        assert_eq!(h.pending, 6, "nothing has reached a server");
+    }
+
+    #[test]
+    fn a_month_filter_covers_the_whole_month_and_a_bad_month_names_the_field() {
+        let f = filter(&ListQuery {
+            kind: Some("activity".into()),
+            month: Some("2026-02".into()),
+            limit: Some(10_000),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(f.from.as_deref(), Some("2026-02-01"));
+        assert_eq!(f.to.as_deref(), Some("2026-02-31"));
+        assert_eq!(f.limit, Some(500), "pages are bounded");
+        let e = filter(&ListQuery {
+            month: Some("二月".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("month"));
+        let e = filter(&ListQuery {
+            kind: Some("meeting".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Invalid);
+    }
+}

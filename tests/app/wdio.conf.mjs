@@ -1,0 +1,46 @@
+// WebdriverIO against the real built app: tauri-driver starts it through WebKitWebDriver
+// (run the whole suite under Xvfb: scripts/test does `xvfb-run`). Screenshots of every main
+// screen go to artifacts/screenshots/ (look at them: they are what a user sees).
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { bin, ROOT, tempDir } from './harness.mjs';
+
+export const SCREENSHOTS = join(ROOT, 'artifacts', 'screenshots');
+mkdirSync(SCREENSHOTS, { recursive: true });
+
+// One data directory for the whole run: the app is quit and started again on it.
+process.env.ZHUCUN_DATA_DIR = process.env.ZHUCUN_E2E_DATA_DIR || tempDir('app');
+process.env.ZHUCUN_LOG = 'warn';
+let driver;
+
+export const config = {
+  runner: 'local',
+  specs: ['./specs/**/*.e2e.mjs'],
+  maxInstances: 1,
+  hostname: '127.0.0.1',
+  port: 4444,
+  capabilities: [
+    {
+      browserName: 'wry',
+      'wdio:enforceWebDriverClassic': true,
+      'tauri:options': { application: bin('zhucun-app') },
+    },
+  ],
+  logLevel: 'warn',
+  framework: 'mocha',
+  reporters: ['spec'],
+  mochaOpts: { ui: 'bdd', timeout: 180000 },
+  waitforTimeout: 20000,
+  connectionRetryCount: 3,
+  beforeSession() {
+    driver = spawn(process.env.TAURI_DRIVER || 'tauri-driver', ['--port', '4444'], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: process.env,
+    });
+    return new Promise((r) => setTimeout(r, 1000));
+  },
+  afterSession() {
+    driver?.kill();
+  },
+};
