@@ -111,6 +111,7 @@ pub async fn enroll(
         ops::discard_unfinished(&state.data_dir)?;
         return Err(e.into());
     }
+    replica.leave_checkpoints_to_others()?;
     let mut open = Open {
         replica,
         key,
@@ -135,6 +136,7 @@ pub async fn unlock(
     })
     .await
     .map_err(|e| AppError::new(ErrorKind::Storage, e.to_string()))??;
+    replica.leave_checkpoints_to_others()?;
     let mut open = Open {
         replica,
         key,

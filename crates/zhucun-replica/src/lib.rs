@@ -774,6 +774,22 @@ impl Replica {
         }
     }
 
+    /// Never checkpoint the write-ahead log on this connection's commits: the app's UI
+    /// connection calls this so a save never pays for copying a big sync's pages into the
+    /// database file. Another connection (the background sync's) must then checkpoint, by
+    /// its own commits or [`Replica::checkpoint`]; closing the last connection does too.
+    pub fn leave_checkpoints_to_others(&self) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    /// Copy what the write-ahead log holds into the database file, as far as readers allow.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Number of records held, by kind.
     pub fn counts(&self) -> Result<Vec<(String, i64)>> {
         let mut stmt = self

@@ -28,7 +28,7 @@ fn apply_key(conn: &Connection, key: &Key) -> rusqlite::Result<()> {
 
 /// Open (or create) the replica file, check the key, migrate.
 pub fn open(path: &Path, key: &Key) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
+    let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -55,7 +55,10 @@ pub fn open(path: &Path, key: &Key) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Two connections share the file in the app (the UI's and the background sync's). SQLite's
+    // own busy wait backs off to 100 ms polls, and a writer committing chunk after chunk can
+    // starve it; polling every millisecond gets a waiting save in at the next gap.
+    conn.busy_handler(Some(poll_when_busy))?;
     migrate(&conn, path)?;
     Ok(conn)
 }
@@ -77,4 +80,13 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Wait for the write lock by polling every millisecond, for up to 10 seconds.
+fn poll_when_busy(attempt: i32) -> bool {
+    if attempt >= 10_000 {
+        return false;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1));
+    true
 }

@@ -263,6 +263,7 @@ async fn once(shared: &Shared, open: &Opener, opts: &SyncOptions) -> Outcome {
     let link = match replica.server() {
         Ok(Some(l)) => l,
         Ok(None) => {
+            let _ = replica.checkpoint();
             shared.update(|s| s.state = State::NotEnrolled);
             return Outcome::Refused;
         }
@@ -303,6 +304,8 @@ async fn once(shared: &Shared, open: &Opener, opts: &SyncOptions) -> Outcome {
         });
     };
     let result = engine::sync(&mut replica, &transport, opts, Some(&mut on_progress)).await;
+    // The app's UI connection leaves checkpoints to this one (see `zhucun-replica`).
+    let _ = replica.checkpoint();
     match result {
         Ok(stats) => {
             shared.update(|s| {

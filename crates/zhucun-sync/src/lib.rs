@@ -2,7 +2,7 @@
 //!
 //! One `POST /v1/sync` carries the cursor and every dirty record's changes since the
 //! server-acknowledged heads; the answer's acks, rejects and one page of pulled changes are
-//! committed locally (each page in one transaction with its cursor) before the next round.
+//! committed locally (a page in short transactions, the cursor with the last) before the next round.
 //! Every request is safe to replay, so failures are retried with exponential backoff and
 //! jitter, honouring `Retry-After`. A record whose heads disagree with the server's runs
 //! Automerge's sync protocol alone. The device clock is used only to wait between retries.

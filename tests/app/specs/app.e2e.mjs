@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { startServer, cli, ROOT } from '../harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { startServer, cli, bin, ROOT } from '../harness.mjs';
 import { SCREENSHOTS } from '../wdio.conf.mjs';
 
 const PIN = '428571';
@@ -194,6 +195,14 @@ describe('the field app', () => {
     assert.equal(rec.record.summary, SUMMARY);
     assert.equal(rec.record.attendees.length, 2);
     assert.equal(rec.record.attachments.length, 1);
+    // The photo itself reached the server: the CLI downloads it, byte for byte.
+    const photo = rec.record.attachments[0];
+    office.run(['blob', 'fetch', photo.hash]);
+    const bytes = execFileSync(bin('zhucun'), ['blob', 'get', photo.hash], {
+      env: { ...process.env, ZHUCUN_KEY: 'e2e-cli-key', ZHUCUN_DATA_DIR: office.dir },
+    });
+    assert.deepEqual(bytes, readFileSync(join(ROOT, 'src-tauri', 'icons', '128x128.png')));
+    assert.equal(photo.name, '活动照片.png');
 
     office.put('activity', {
       activity_kind: 'household_visit',
@@ -224,12 +233,24 @@ describe('the field app', () => {
       await browser.pause(400);
       await shot(name);
     }
+    // An edit, then the record's history: who changed which fields.
     await search('党章');
     await (await $(`[data-testid="search-results"] [data-testid="record-row"]`)).click();
+    const form = await byTest('form-activity');
+    await form.waitForDisplayed();
+    await fill(await form.$('input[name="place"]'), '村委会二楼会议室');
+    await (await byTest('save')).click();
+    await (await byTest('list-total')).waitForDisplayed();
+    await search('党章');
+    await (await $(`[data-testid="search-results"] [data-testid="record-row"]`)).click();
+    assert.equal(await (await $('input[name="place"]')).getValue(), '村委会二楼会议室');
     await (await byTest('history-link')).click();
     const history = await byTest('history');
-    await browser.waitUntil(async () => (await history.$$('li')).length > 0);
-    assert.match(await contentOf(history), /li-ming/);
+    await browser.waitUntil(async () => (await history.$$('li')).length === 2, { timeoutMsg: 'two changes' });
+    const said = await contentOf(history);
+    assert.match(said, /li-ming/);
+    assert.match(said, /修改了：地点/);
+    assert.match(said, /新建了这条记录/);
     await shot('16-history');
   });
 

@@ -7,17 +7,33 @@ export function parseDay(iso: string): Date | null {
   return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
 }
 
+// Building an Intl formatter costs far more than using one, and a list formats a date per
+// row: keep one per language and style.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(locale: string, style: 'day' | 'month'): Intl.DateTimeFormat {
+  const key = `${locale}|${style}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(
+      locale,
+      style === 'day' ? { year: 'numeric', month: 'short', day: 'numeric' } : { year: 'numeric', month: 'long' },
+    );
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 export function fmtDate(iso: string | null | undefined, locale: string): string {
   if (!iso) return '';
   const d = parseDay(iso);
   if (!d) return iso;
-  return new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'short', day: 'numeric' }).format(d);
+  return dateFormat(locale, 'day').format(d);
 }
 
 export function fmtMonth(month: string, locale: string): string {
   const d = parseDay(`${month}-01`);
   if (!d) return month;
-  return new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'long' }).format(d);
+  return dateFormat(locale, 'month').format(d);
 }
 
 export function fmtNumber(n: number, locale: string): string {
