@@ -26,9 +26,27 @@ fn apply_key(conn: &Connection, key: &Key) -> rusqlite::Result<()> {
     }
 }
 
+/// SQLCipher sets up its crypto provider on a connection's first key; two threads doing so at
+/// once can fail with "An error occurred with PRAGMA key". The app opens connections from
+/// several threads (commands, background sync), so keying is one at a time per process.
+static KEYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Open (or create) the replica file, check the key, migrate.
 pub fn open(path: &Path, key: &Key) -> Result<Connection> {
-    let mut conn = Connection::open_with_flags(
+    let keying = KEYING.lock().unwrap_or_else(|p| p.into_inner());
+    let conn = open_keyed(path, key);
+    drop(keying);
+    let mut conn = conn?;
+    // Two connections share the file in the app (the UI's and the background sync's). SQLite's
+    // own busy wait backs off to 100 ms polls, and a writer committing chunk after chunk can
+    // starve it; polling every millisecond gets a waiting save in at the next gap.
+    conn.busy_handler(Some(poll_when_busy))?;
+    migrate(&conn, path)?;
+    Ok(conn)
+}
+
+fn open_keyed(path: &Path, key: &Key) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -55,11 +73,6 @@ pub fn open(path: &Path, key: &Key) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // Two connections share the file in the app (the UI's and the background sync's). SQLite's
-    // own busy wait backs off to 100 ms polls, and a writer committing chunk after chunk can
-    // starve it; polling every millisecond gets a waiting save in at the next gap.
-    conn.busy_handler(Some(poll_when_busy))?;
-    migrate(&conn, path)?;
     Ok(conn)
 }
 
