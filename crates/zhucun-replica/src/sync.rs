@@ -227,7 +227,7 @@ impl Replica {
         cursor_check: Option<&[u8]>,
     ) -> Result<PullApplied> {
         let mut out = PullApplied::default();
-        let chunks: Vec<&[(String, Vec<Vec<u8>>)]> = if records.is_empty() {
+        let chunks: Vec<&[PulledRecord]> = if records.is_empty() {
             vec![&[]]
         } else {
             records.chunks(PULL_CHUNK).collect()
@@ -349,6 +349,9 @@ impl Replica {
         self.actor.clone()
     }
 }
+
+/// One pulled record: its id and the changes to apply.
+type PulledRecord = (String, Vec<Vec<u8>>);
 
 /// Records written per transaction when applying a pulled page (about 0.5 ms each in a
 /// release build: a save on the other connection waits at most a few tens of milliseconds).
