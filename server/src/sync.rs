@@ -108,9 +108,10 @@ fn plan_one(
         // that acknowledged too much): this record alone runs Automerge's sync protocol.
         return Planned::Resync(id.to_string());
     }
+    // Acknowledged at the heads the device sent: it knows them, so they are not echoed.
     let ack = Ack {
         id: id.to_string(),
-        heads: push.heads.clone(),
+        heads: Vec::new(),
     };
     if !doc.has_all(&sent_heads) {
         return Planned::Reject(reject(

@@ -32,7 +32,9 @@ pub type Hash = serde_bytes::ByteBuf;
 pub struct PushRecord {
     /// The record id (UUID text).
     pub id: String,
-    /// The heads the server last acknowledged for this record (empty for a new record).
+    /// Unused by the server: devices send none (it was the heads last acknowledged). Kept,
+    /// optional, so bodies that carry it still decode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub base_heads: Vec<Hash>,
     /// Raw Automerge changes since `base_heads`, in causal order.
     pub changes: Vec<serde_bytes::ByteBuf>,
@@ -60,7 +62,10 @@ pub struct SyncRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ack {
     pub id: String,
-    /// The heads the device sent (now known to the server).
+    /// Empty: the server has the heads the device sent for this record (the device knows
+    /// them; echoing 32 bytes a head per record was most of a first upload's download).
+    /// Non-empty: the heads the server acknowledges.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub heads: Vec<Hash>,
 }
 

@@ -319,7 +319,7 @@ pub async fn sync(
                 .iter()
                 .map(|d| PushRecord {
                     id: d.id.clone(),
-                    base_heads: wire(&d.base_heads),
+                    base_heads: Vec::new(),
                     changes: d
                         .changes
                         .iter()
@@ -336,10 +336,20 @@ pub async fn sync(
         stats.pushed += dirty.len();
         stats.acked += resp.acks.len();
         stats.rejected += resp.rejects.len();
+        // An ack without heads acknowledges the heads this device sent for the record.
+        let sent: std::collections::HashMap<&str, &Vec<ChangeHash>> =
+            dirty.iter().map(|d| (d.id.as_str(), &d.heads)).collect();
         let acks: Vec<(String, Vec<ChangeHash>)> = resp
             .acks
             .iter()
-            .map(|a| (a.id.clone(), unwire(&a.heads)))
+            .filter_map(|a| {
+                if a.heads.is_empty() {
+                    sent.get(a.id.as_str())
+                        .map(|h| (a.id.clone(), (*h).clone()))
+                } else {
+                    Some((a.id.clone(), unwire(&a.heads)))
+                }
+            })
             .collect();
         replica.mark_acked(&acks)?;
         let rejects: Vec<(String, String, String)> = resp
