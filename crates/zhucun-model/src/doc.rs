@@ -565,6 +565,22 @@ pub fn heads_to_json(heads: &[ChangeHash]) -> String {
     serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
 }
 
+/// The tips of a set of raw changes: the hashes no other change of the set depends on.
+/// `None` when a change does not parse.
+pub fn change_tips(changes: &[Vec<u8>]) -> Option<Vec<ChangeHash>> {
+    let mut hashes = Vec::with_capacity(changes.len());
+    let mut deps = std::collections::HashSet::new();
+    for bytes in changes {
+        let c = automerge::Change::from_bytes(bytes.clone()).ok()?;
+        hashes.push(c.hash());
+        deps.extend(c.deps().iter().copied());
+    }
+    let mut tips: Vec<ChangeHash> = hashes.into_iter().filter(|h| !deps.contains(h)).collect();
+    tips.sort();
+    tips.dedup();
+    Some(tips)
+}
+
 /// A fresh random actor id.
 pub fn new_actor() -> ActorId {
     ActorId::random()
@@ -573,6 +589,32 @@ pub fn new_actor() -> ActorId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tips_of_the_changes_since_a_point_are_the_heads() {
+        let mut a = AutoCommit::new();
+        a.put(automerge::ROOT, "x", 1).unwrap();
+        a.commit();
+        let base = a.get_heads();
+        a.put(automerge::ROOT, "x", 2).unwrap();
+        a.commit();
+        let mut b = a.fork();
+        b.put(automerge::ROOT, "y", 1).unwrap();
+        b.commit();
+        a.put(automerge::ROOT, "z", 1).unwrap();
+        a.commit();
+        a.merge(&mut b).unwrap();
+        let changes: Vec<Vec<u8>> = a
+            .get_changes(&base)
+            .into_iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect();
+        let mut heads = a.get_heads();
+        heads.sort();
+        assert_eq!(heads.len(), 2, "two concurrent branches");
+        assert_eq!(change_tips(&changes), Some(heads));
+        assert_eq!(change_tips(&[vec![1, 2, 3]]), None);
+    }
     use crate::kinds::{Activity, ActivityKind};
 
     fn header(kind: Kind) -> Header {

@@ -17,8 +17,8 @@ mod ts_check;
 
 pub use automerge;
 pub use doc::{
-    heads_to_json, new_actor, write_canonical, Author, ExportWriter, Header, HistoryEntry,
-    RecordDoc, HEADER_KEYS,
+    change_tips, heads_to_json, new_actor, write_canonical, Author, ExportWriter, Header,
+    HistoryEntry, RecordDoc, HEADER_KEYS,
 };
 pub use error::{DocError, InvalidField, ModelError, Reason};
 pub use facts::Facts;

@@ -38,7 +38,9 @@ pub struct PushRecord {
     pub base_heads: Vec<Hash>,
     /// Raw Automerge changes since `base_heads`, in causal order.
     pub changes: Vec<serde_bytes::ByteBuf>,
-    /// The device's heads after these changes.
+    /// The device's heads after these changes; omitted when they are the tips of `changes`
+    /// (the server then has them once it applies the changes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub heads: Vec<Hash>,
 }
 

@@ -277,6 +277,13 @@ fn wire(h: &[ChangeHash]) -> Vec<zhucun_protocol::Hash> {
     h.iter().map(|x| zhucun_protocol::hash(&x.0)).collect()
 }
 
+/// Whether `heads` are exactly the tips of `changes`: then the heads need not be sent.
+fn tips_are(changes: &[Vec<u8>], heads: &[ChangeHash]) -> bool {
+    let mut h = heads.to_vec();
+    h.sort();
+    zhucun_model::change_tips(changes).is_some_and(|t| !t.is_empty() && t == h)
+}
+
 fn unwire(h: &[zhucun_protocol::Hash]) -> Vec<ChangeHash> {
     h.iter()
         .filter_map(|b| ChangeHash::try_from(b.as_slice()).ok())
@@ -326,7 +333,11 @@ pub async fn sync(
                         .cloned()
                         .map(serde_bytes::ByteBuf::from)
                         .collect(),
-                    heads: wire(&d.heads),
+                    heads: if tips_are(&d.changes, &d.heads) {
+                        Vec::new()
+                    } else {
+                        wire(&d.heads)
+                    },
                 })
                 .collect(),
             page_bytes: opts.page_bytes,
