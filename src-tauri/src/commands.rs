@@ -7,7 +7,7 @@ use serde_json::{Map, Value as Json};
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Emitter, State};
 use zhucun_model::Kind;
-use zhucun_replica::pin::{KdfParams, PinLock};
+use zhucun_replica::pin::{DerivedKey, KdfParams, PinLock};
 use zhucun_replica::{Filter, Replica};
 use zhucun_sync::{HttpTransport, SyncOptions};
 
@@ -31,6 +31,26 @@ fn attach_sync(app: &AppHandle, state: &AppState, open: &mut Open) {
         Ok(bg) => open.sync = Some(bg),
         Err(e) => eprintln!("zhucun: background sync did not start: {e}"),
     }
+}
+
+/// The PIN has been given: keep the replica open, start the background sync, describe the
+/// device.
+fn open_app(
+    app: &AppHandle,
+    state: &AppState,
+    replica: Replica,
+    key: DerivedKey,
+) -> AppResult<DeviceInfo> {
+    replica.leave_checkpoints_to_others()?;
+    let mut open = Open {
+        replica,
+        key,
+        sync: None,
+    };
+    attach_sync(app, state, &mut open);
+    let info = ops::device_info(&open.replica, &state.data_dir)?;
+    state.set_open(open);
+    Ok(info)
 }
 
 #[tauri::command]
@@ -111,16 +131,7 @@ pub async fn enroll(
         ops::discard_unfinished(&state.data_dir)?;
         return Err(e.into());
     }
-    replica.leave_checkpoints_to_others()?;
-    let mut open = Open {
-        replica,
-        key,
-        sync: None,
-    };
-    attach_sync(&app, &state, &mut open);
-    let info = ops::device_info(&open.replica, &state.data_dir)?;
-    state.set_open(open);
-    Ok(info)
+    open_app(&app, &state, replica, key)
 }
 
 #[tauri::command]
@@ -136,16 +147,7 @@ pub async fn unlock(
     })
     .await
     .map_err(|e| AppError::new(ErrorKind::Storage, e.to_string()))??;
-    replica.leave_checkpoints_to_others()?;
-    let mut open = Open {
-        replica,
-        key,
-        sync: None,
-    };
-    attach_sync(&app, &state, &mut open);
-    let info = ops::device_info(&open.replica, &state.data_dir)?;
-    state.set_open(open);
-    Ok(info)
+    open_app(&app, &state, replica, key)
 }
 
 #[tauri::command]

@@ -257,11 +257,16 @@ impl Replica {
             .iter()
             .map(|(id, name)| (id.clone(), Json::String(name.clone())))
             .collect();
+        self.put_meta(&[
+            ("unit_names", &Json::Object(map).to_string()),
+            ("person_name", person_name),
+        ])
+    }
+
+    /// Set several `meta` entries in one transaction.
+    pub(crate) fn put_meta(&self, entries: &[(&str, &str)]) -> Result<()> {
         let tx = self.write_tx()?;
-        for (k, v) in [
-            ("unit_names", Json::Object(map).to_string()),
-            ("person_name", person_name.to_string()),
-        ] {
+        for (k, v) in entries {
             tx.execute(
                 "INSERT INTO meta(key, value) VALUES (?1, ?2)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value",

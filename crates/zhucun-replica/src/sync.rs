@@ -47,20 +47,11 @@ pub(crate) fn parse_heads(s: &str) -> Vec<ChangeHash> {
 impl Replica {
     /// Remember the server this device enrolled with (the token stays in the encrypted file).
     pub fn set_server(&mut self, link: &ServerLink) -> Result<()> {
-        let tx = self.write_tx()?;
-        for (k, v) in [
-            ("server_url", link.url.as_str()),
-            ("server_device", link.device_id.as_str()),
-            ("server_token", link.token.as_str()),
-        ] {
-            tx.execute(
-                "INSERT INTO meta(key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![k, v],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.put_meta(&[
+            ("server_url", &link.url),
+            ("server_device", &link.device_id),
+            ("server_token", &link.token),
+        ])
     }
 
     pub fn server(&self) -> Result<Option<ServerLink>> {
