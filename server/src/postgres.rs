@@ -451,27 +451,41 @@ impl Store for PgStore {
             .client()
             .await?
             .query(
-                "SELECT c.seq, c.record_id, c.bytes, c.origin FROM changes c
-                 WHERE c.seq > $1 AND EXISTS (SELECT 1 FROM record_units ru, unnest($2::text[]) AS s(p)
-                   WHERE ru.record_id = c.record_id AND starts_with(ru.path, s.p))
-                 ORDER BY c.seq LIMIT 2000",
+                // One statement, one snapshot: the log's last sequence comes with the page (a
+                // row with NULLs when nothing is in scope). Sequence order is commit order
+                // (the advisory lock in `commit`), so the snapshot holds a prefix of the log.
+                "WITH top AS (SELECT coalesce(max(seq), 0)::bigint AS m FROM changes)
+                 SELECT c.seq, c.record_id, c.bytes, c.origin, top.m FROM top
+                 LEFT JOIN LATERAL (
+                   SELECT c.seq, c.record_id, c.bytes, c.origin FROM changes c
+                   WHERE c.seq > $1 AND EXISTS (SELECT 1 FROM record_units ru, unnest($2::text[]) AS s(p)
+                     WHERE ru.record_id = c.record_id AND starts_with(ru.path, s.p))
+                   ORDER BY c.seq LIMIT 2000) c ON true
+                 ORDER BY c.seq",
                 &[&after_i, &scope_paths],
             )
             .await
             .map_err(be)?;
+        let top: i64 = rows.first().map(|r| r.get(4)).unwrap_or(0);
+        let found = rows
+            .iter()
+            .filter(|r| r.get::<_, Option<i64>>(0).is_some())
+            .count();
         let mut page = PullPage {
             entries: Vec::new(),
             cursor: after,
-            more: rows.len() == 2000,
+            more: found == 2000,
         };
         let mut total = 0usize;
         for r in &rows {
+            let Some(seq) = r.get::<_, Option<i64>>(0) else {
+                continue;
+            };
             let bytes: Vec<u8> = r.get(2);
             if total > 0 && total + bytes.len() > max_bytes {
                 page.more = true;
                 break;
             }
-            let seq: i64 = r.get(0);
             page.cursor = seq as u64;
             let origin: String = r.get(3);
             if origin == exclude {
@@ -483,6 +497,11 @@ impl Store for PgStore {
                 record_id: r.get(1),
                 bytes,
             });
+        }
+        if !page.more {
+            // Nothing more in scope: pass every other village's entries too, or the next
+            // sync would scan them again.
+            page.cursor = page.cursor.max(top.max(0) as u64);
         }
         Ok(page)
     }

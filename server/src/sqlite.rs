@@ -497,6 +497,15 @@ impl Store for SqliteStore {
             if seen == 2000 && !page.more {
                 page.more = true;
             }
+            if !page.more {
+                // Nothing more in scope: the cursor may pass every other village's entries
+                // too, or the next sync would scan them again. (One connection serves reads
+                // and writes, so no commit lands between the two queries.)
+                let top: Option<i64> = c
+                    .query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))
+                    .map_err(be)?;
+                page.cursor = page.cursor.max(top.unwrap_or(0).max(0) as u64);
+            }
             Ok(page)
         })
         .await
