@@ -23,9 +23,10 @@ fn parse_kind(k: &str) -> AppResult<Kind> {
 /// Start the background sync for `open`, telling the UI of every change (event `sync`).
 fn attach_sync(app: &AppHandle, state: &AppState, open: &mut Open) {
     let handle = app.clone();
-    let listener = Box::new(move |s: &zhucun_sync::background::Status| {
-        let pending = s.last.as_ref().map(|l| l.pending).unwrap_or(0);
-        let _ = handle.emit("sync", SyncView::from_status(s, pending));
+    // The event only says "the sync state changed": the UI asks `sync_status`, which counts
+    // what is waiting on its own connection.
+    let listener = Box::new(move |_: &zhucun_sync::background::Status| {
+        let _ = handle.emit("sync", ());
     });
     match start_sync(&state.data_dir, open.key.key(), listener) {
         Ok(bg) => open.sync = Some(bg),
@@ -110,7 +111,7 @@ pub async fn enroll(
             "this device is enrolled already",
         ));
     }
-    ops::discard_unfinished(&state.data_dir)?;
+    PinLock::discard_unfinished(&state.data_dir)?;
     let dir = state.data_dir.clone();
     let created = tauri::async_runtime::spawn_blocking(move || {
         PinLock::create(&dir, &pin, KdfParams::default())
@@ -128,7 +129,7 @@ pub async fn enroll(
     .await;
     if let Err(e) = result {
         drop(replica);
-        ops::discard_unfinished(&state.data_dir)?;
+        PinLock::discard_unfinished(&state.data_dir)?;
         return Err(e.into());
     }
     open_app(&app, &state, replica, key)

@@ -215,7 +215,7 @@ pub struct SyncRunning {
     pub more: bool,
 }
 
-/// The background sync as the UI shows it (event `sync`).
+/// The background sync as the UI shows it (`sync_status`, asked after each `sync` event).
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct SyncView {

@@ -5,8 +5,7 @@ use std::path::Path;
 
 use chrono::{Duration, NaiveDate};
 use zhucun_model::Kind;
-use zhucun_replica::pin::LOCK_FILE;
-use zhucun_replica::{Filter, Replica, FILE_NAME};
+use zhucun_replica::{Filter, Replica};
 
 use crate::dto::{DeviceInfo, Home, KindCount, ListQuery, Row, Unit};
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -20,23 +19,6 @@ pub fn device_name() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "device".into());
     format!("zhucun app on {host}")
-}
-
-/// Remove what an enrolment that did not finish left behind (an empty replica and its lock),
-/// so the next attempt starts clean. Never called once enrolment has succeeded.
-pub fn discard_unfinished(dir: &Path) -> AppResult<()> {
-    for name in [
-        FILE_NAME.to_string(),
-        format!("{FILE_NAME}-wal"),
-        format!("{FILE_NAME}-shm"),
-        LOCK_FILE.to_string(),
-    ] {
-        let p = dir.join(name);
-        if p.exists() {
-            std::fs::remove_file(p)?;
-        }
-    }
-    Ok(())
 }
 
 pub fn device_info(r: &Replica, dir: &Path) -> AppResult<DeviceInfo> {

@@ -141,18 +141,24 @@ pub struct Proxy {
     _rt: tokio::runtime::Runtime,
 }
 
+/// The proxy's own runtime and a listener on a free loopback port.
+fn bind() -> (tokio::runtime::Runtime, TcpListener, String) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("proxy runtime");
+    let listener = rt
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .expect("proxy bind");
+    let addr = listener.local_addr().expect("proxy addr").to_string();
+    (rt, listener, addr)
+}
+
 impl Proxy {
     /// Forward 127.0.0.1:random to `upstream` with `faults`. Runs on its own threads.
     pub fn start(upstream: &str, faults: Faults) -> Proxy {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("proxy runtime");
-        let listener = rt
-            .block_on(TcpListener::bind("127.0.0.1:0"))
-            .expect("proxy bind");
-        let addr = listener.local_addr().expect("proxy addr").to_string();
+        let (rt, listener, addr) = bind();
         let resets = Arc::new(AtomicU64::new(0));
         let connections = Arc::new(AtomicU64::new(0));
         let shared = Shared::new();
@@ -192,15 +198,7 @@ impl Proxy {
 
     /// Forward 127.0.0.1:random to `upstream` over a simulated `link` (see the module doc).
     pub fn start_link(upstream: &str, link: Link) -> Proxy {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("proxy runtime");
-        let listener = rt
-            .block_on(TcpListener::bind("127.0.0.1:0"))
-            .expect("proxy bind");
-        let addr = listener.local_addr().expect("proxy addr").to_string();
+        let (rt, listener, addr) = bind();
         let resets = Arc::new(AtomicU64::new(0));
         let connections = Arc::new(AtomicU64::new(0));
         let shared = Shared::new();

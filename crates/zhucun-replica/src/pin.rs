@@ -111,6 +111,16 @@ pub fn derive_key(pin: &str, salt: &[u8], p: KdfParams) -> Result<DerivedKey, Pi
     Ok(DerivedKey(out))
 }
 
+/// The files that make up a PIN-locked replica in its data directory.
+fn replica_files() -> [String; 4] {
+    [
+        FILE_NAME.to_string(),
+        format!("{FILE_NAME}-wal"),
+        format!("{FILE_NAME}-shm"),
+        LOCK_FILE.to_string(),
+    ]
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -238,18 +248,25 @@ impl PinLock {
     pub fn set_aside(dir: &Path) -> Result<PathBuf, PinError> {
         let aside = dir.join(format!("forgotten-{}", now()));
         std::fs::create_dir_all(&aside)?;
-        for name in [
-            FILE_NAME.to_string(),
-            format!("{FILE_NAME}-wal"),
-            format!("{FILE_NAME}-shm"),
-            LOCK_FILE.to_string(),
-        ] {
+        for name in replica_files() {
             let from = dir.join(&name);
             if from.exists() {
                 std::fs::rename(&from, aside.join(&name))?;
             }
         }
         Ok(aside)
+    }
+
+    /// Remove what an enrolment that did not finish left behind (a new, empty replica and its
+    /// lock), so the next attempt starts clean. Only for a replica that was never enrolled.
+    pub fn discard_unfinished(dir: &Path) -> Result<(), PinError> {
+        for name in replica_files() {
+            let p = dir.join(name);
+            if p.exists() {
+                std::fs::remove_file(p)?;
+            }
+        }
+        Ok(())
     }
 
     /// Write the lock file atomically: a temporary file, synced, renamed over the old one.

@@ -71,6 +71,6 @@ export const api = {
   syncNow: () => invoke<void>('sync_now'),
   syncStatus: () => invoke<SyncView>('sync_status'),
   setServer: (url: string) => invoke<DeviceInfo>('set_server', { url }),
-  onSync: (f: (s: SyncView) => void): Promise<UnlistenFn> =>
-    listen<SyncView>('sync', (e) => f(e.payload)),
+  /** Called whenever the background sync's state changes; ask `syncStatus` for it. */
+  onSync: (f: () => void): Promise<UnlistenFn> => listen<null>('sync', () => f()),
 };

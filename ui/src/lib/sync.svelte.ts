@@ -8,8 +8,8 @@ class SyncState {
   async start() {
     if (!this.unlisten) {
       this.unlisten = await api.onSync(() => {
-        // The event carries the sync thread's view; ask for the pending count from the UI's
-        // own connection so it is current after local saves too.
+        // Asked on the UI's own connection, so the pending count is current after local
+        // saves too.
         void this.refresh();
       });
     }

@@ -3,7 +3,7 @@ import type { SyncRunning } from "./SyncRunning";
 import type { SyncState } from "./SyncState";
 
 /**
- * The background sync as the UI shows it (event `sync`).
+ * The background sync as the UI shows it (`sync_status`, asked after each `sync` event).
  */
 export type SyncView = { state: SyncState, last_success: number | null, last_attempt: number | null, error: string | null, error_code: string | null, running: SyncRunning | null, 
 /**
