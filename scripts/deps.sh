@@ -68,6 +68,7 @@ ensure_test_deps() {
 }
 
 # The UI is embedded in the app at compile time: build it before cargo compiles the app.
+# The office dashboard (ui/dist-dashboard, served by zhucun-server) is built beside it.
 build_ui() {
-    (cd ui && npm run --silent build >&2)
+    (cd ui && npm run --silent build >&2 && npx vite build --config vite.dashboard.config.ts >&2)
 }

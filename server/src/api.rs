@@ -50,6 +50,8 @@ pub struct AppState {
     pub blobs: Option<Arc<BlobDir>>,
     /// What `GET /metrics` exposes.
     pub metrics: Metrics,
+    /// How the office dashboard is served.
+    pub web: crate::web::WebConfig,
     units: RwLock<UnitPaths>,
 }
 
@@ -63,11 +65,21 @@ impl AppState {
         limits: Limits,
         blobs: Option<BlobDir>,
     ) -> Arc<AppState> {
+        Self::build(store, limits, blobs, crate::web::WebConfig::default())
+    }
+
+    pub fn build(
+        store: Arc<dyn Store>,
+        limits: Limits,
+        blobs: Option<BlobDir>,
+        web: crate::web::WebConfig,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
             store,
             limits,
             blobs: blobs.map(Arc::new),
             metrics: Metrics::new(),
+            web,
             units: RwLock::new(HashMap::new()),
         })
     }
@@ -93,7 +105,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -406,7 +418,7 @@ pub(crate) const SYNC: &str = "/v1/sync";
 pub(crate) const SYNC_DOC: &str = "/v1/sync/doc";
 
 /// One route: method, path, handler.
-struct Endpoint {
+pub(crate) struct Endpoint {
     method: Method,
     path: &'static str,
     handler: MethodRouter<Arc<AppState>>,
@@ -503,7 +515,7 @@ async fn blob_get(
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
-fn endpoint<H, T>(method: Method, path: &'static str, handler: H) -> Endpoint
+pub(crate) fn endpoint<H, T>(method: Method, path: &'static str, handler: H) -> Endpoint
 where
     H: Handler<T, Arc<AppState>>,
     T: 'static,
@@ -538,6 +550,9 @@ fn endpoints() -> Vec<Endpoint> {
         },
         endpoint(Method::GET, "/v1/blobs/{hash}/{idx}", blob_get),
     ]
+    .into_iter()
+    .chain(crate::web::endpoints())
+    .collect()
 }
 
 /// The routes the router serves, as (method, path).
@@ -554,8 +569,18 @@ pub fn router(state: Arc<AppState>) -> Router {
     for e in endpoints() {
         router = router.route(e.path, e.handler);
     }
+    // The built dashboard at `/`; anything else unknown is a JSON 404.
+    let router = match &state.web.dashboard_dir {
+        Some(dir) => router.fallback_service(
+            tower_http::services::ServeDir::new(dir)
+                .append_index_html_on_directories(true)
+                .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(
+                    fallback,
+                )),
+        ),
+        None => router.fallback(fallback),
+    };
     router
-        .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         // Requests in progress at once, and how long one may take: slow or many clients

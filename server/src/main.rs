@@ -20,6 +20,8 @@ const EXAMPLE_CONFIG: &str = r#"# zhucun-server settings. Environment variables 
 listen = "127.0.0.1:8080"          # ZHUCUN_LISTEN
 db = "sqlite://zhucun-server.db"   # ZHUCUN_DB; or postgres://user@host/dbname
 blob_dir = "blobs"                 # ZHUCUN_BLOB_DIR
+dashboard_dir = "ui/dist-dashboard" # ZHUCUN_DASHBOARD_DIR; the built office dashboard, served at /
+secure_cookies = false             # ZHUCUN_SECURE_COOKIES; true behind HTTPS (also set per request by X-Forwarded-Proto: https)
 max_body = 16777216                # ZHUCUN_MAX_BODY: largest request body in bytes
 "#;
 
@@ -47,6 +49,12 @@ enum Cmd {
         max_body: Option<usize>,
         #[arg(long, env = "ZHUCUN_BLOB_DIR")]
         blob_dir: Option<PathBuf>,
+        /// The built office dashboard (default ui/dist-dashboard when it exists).
+        #[arg(long, env = "ZHUCUN_DASHBOARD_DIR")]
+        dashboard_dir: Option<PathBuf>,
+        /// Mark the dashboard's session cookie Secure on every response.
+        #[arg(long, env = "ZHUCUN_SECURE_COOKIES")]
+        secure_cookies: bool,
     },
     /// Seed the demo organisation into an empty database and print its codes.
     Demo {
@@ -122,6 +130,8 @@ struct FileSettings {
     db: Option<String>,
     blob_dir: Option<PathBuf>,
     max_body: Option<usize>,
+    dashboard_dir: Option<PathBuf>,
+    secure_cookies: Option<bool>,
 }
 
 fn file_settings(path: &Option<PathBuf>) -> Result<FileSettings> {
@@ -171,6 +181,8 @@ async fn run(cli: Cli) -> Result<()> {
             listen,
             max_body,
             blob_dir,
+            dashboard_dir,
+            secure_cookies,
         } => {
             let listen = listen
                 .or(file.listen)
@@ -195,7 +207,21 @@ async fn run(cli: Cli) -> Result<()> {
                 ..Default::default()
             };
             let store = open_store(&db).await?;
-            let state = api::AppState::with_blobs(store, limits, Some(blobs));
+            let dashboard_dir = dashboard_dir
+                .or(file.dashboard_dir)
+                .or_else(|| Some(PathBuf::from("ui/dist-dashboard")))
+                .filter(|d| d.join("index.html").is_file());
+            match &dashboard_dir {
+                Some(d) => tracing::info!(dir = %d.display(), "serving the office dashboard"),
+                None => tracing::warn!(
+                    "no built dashboard (ui/dist-dashboard/index.html): serving the API only"
+                ),
+            }
+            let web = zhucun_server::web::WebConfig {
+                dashboard_dir,
+                secure_cookies: secure_cookies || file.secure_cookies.unwrap_or(false),
+            };
+            let state = api::AppState::build(store, limits, Some(blobs), web);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("listening on {addr}"))?;

@@ -12,6 +12,7 @@ use crate::store::*;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_blobs.sql"),
+    include_str!("../migrations/postgres/0003_office.sql"),
 ];
 /// Advisory lock keys.
 const LOCK_LOG: i64 = 0x007a_6875_6375_6e01;
@@ -551,5 +552,233 @@ impl Store for PgStore {
             .await
             .map_err(be)?
             .map(|r| r.get(0)))
+    }
+
+    async fn people(&self) -> StoreResult<Vec<PersonInfo>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT p.id, p.name, p.role, p.password_hash IS NOT NULL,
+                        coalesce(array_agg(pu.unit_id ORDER BY pu.unit_id) FILTER (WHERE pu.unit_id IS NOT NULL), '{}')
+                 FROM people p LEFT JOIN person_units pu ON pu.person_id = p.id
+                 GROUP BY p.id ORDER BY p.id",
+                &[],
+            )
+            .await
+            .map_err(be)?;
+        Ok(rows
+            .iter()
+            .map(|r| PersonInfo {
+                id: r.get(0),
+                name: r.get(1),
+                role: r.get(2),
+                has_login: r.get(3),
+                units: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn password_hash(&self, person_id: &str) -> StoreResult<Option<String>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT password_hash FROM people WHERE id = $1",
+                &[&person_id],
+            )
+            .await
+            .map_err(be)?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
+
+    async fn login_failures(&self, user: &str) -> StoreResult<LoginFailures> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT failures, locked_until FROM login_failures WHERE user_id = $1",
+                &[&user],
+            )
+            .await
+            .map_err(be)?;
+        Ok(row
+            .map(|r| LoginFailures {
+                failures: r.get::<_, i32>(0).max(0) as u32,
+                locked_until: r.get(1),
+            })
+            .unwrap_or_default())
+    }
+
+    async fn set_login_failures(&self, user: &str, f: LoginFailures) -> StoreResult<()> {
+        let c = self.client().await?;
+        if f.failures == 0 && f.locked_until.is_none() {
+            c.execute("DELETE FROM login_failures WHERE user_id = $1", &[&user])
+                .await
+                .map_err(be)?;
+        } else {
+            let n = i32::try_from(f.failures).unwrap_or(i32::MAX);
+            c.execute(
+                "INSERT INTO login_failures (user_id, failures, locked_until) VALUES ($1, $2, $3)
+                 ON CONFLICT (user_id) DO UPDATE SET failures = $2, locked_until = $3",
+                &[&user, &n, &f.locked_until],
+            )
+            .await
+            .map_err(be)?;
+        }
+        Ok(())
+    }
+
+    async fn add_session(&self, s: &OfficeSession) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO office_sessions (token_hash, person_id, csrf, created_at, last_used)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &s.token_hash,
+                    &s.person_id,
+                    &s.csrf,
+                    &s.created_at,
+                    &s.last_used,
+                ],
+            )
+            .await
+            .map_err(be)?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<OfficeSession>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT token_hash, person_id, csrf, created_at, last_used FROM office_sessions
+                 WHERE token_hash = $1",
+                &[&token_hash],
+            )
+            .await
+            .map_err(be)?;
+        Ok(row.map(|r| OfficeSession {
+            token_hash: r.get(0),
+            person_id: r.get(1),
+            csrf: r.get(2),
+            created_at: r.get(3),
+            last_used: r.get(4),
+        }))
+    }
+
+    async fn touch_session(&self, token_hash: &str, now: i64) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE office_sessions SET last_used = $2 WHERE token_hash = $1",
+                &[&token_hash, &now],
+            )
+            .await
+            .map_err(be)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute(
+                "DELETE FROM office_sessions WHERE token_hash = $1",
+                &[&token_hash],
+            )
+            .await
+            .map_err(be)?;
+        Ok(())
+    }
+
+    async fn prune_sessions(&self, before: i64) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute(
+                "DELETE FROM office_sessions WHERE last_used < $1",
+                &[&before],
+            )
+            .await
+            .map_err(be)?;
+        Ok(())
+    }
+
+    async fn projections(&self, q: &ProjQuery) -> StoreResult<Vec<ProjRow>> {
+        let mut sql = String::from(
+            "SELECT id, village, title, date, sub_kind, status, detail FROM projections WHERE kind = $1",
+        );
+        let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&q.kind];
+        for (cond, v) in [
+            ("village = $", &q.village),
+            ("date >= $", &q.from),
+            ("date < $", &q.to),
+        ] {
+            if let Some(v) = v {
+                args.push(v);
+                sql.push_str(&format!(" AND {cond}{}", args.len()));
+            }
+        }
+        if let Some(n) = q.limit {
+            sql.push_str(&format!(
+                " ORDER BY date DESC NULLS LAST, id DESC LIMIT {n}"
+            ));
+        }
+        let rows = self.client().await?.query(&sql, &args).await.map_err(be)?;
+        Ok(rows
+            .iter()
+            .map(|r| ProjRow {
+                id: r.get(0),
+                village: r.get(1),
+                title: r.get(2),
+                date: r.get(3),
+                sub_kind: r.get(4),
+                status: r.get(5),
+                detail: r.get(6),
+            })
+            .collect())
+    }
+
+    async fn activity_counts(
+        &self,
+        from: &str,
+        to: &str,
+        by_kind: bool,
+    ) -> StoreResult<Vec<ActivityCount>> {
+        let sql = if by_kind {
+            "SELECT village, substr(date, 1, 7), sub_kind, count(*) FROM projections
+             WHERE kind = 'activity' AND date >= $1 AND date < $2 GROUP BY 1, 2, 3"
+        } else {
+            "SELECT village, substr(date, 1, 7), NULL::text, count(*) FROM projections
+             WHERE kind = 'activity' AND date >= $1 AND date < $2 GROUP BY 1, 2"
+        };
+        let rows = self
+            .client()
+            .await?
+            .query(sql, &[&from, &to])
+            .await
+            .map_err(be)?;
+        Ok(rows
+            .iter()
+            .map(|r| ActivityCount {
+                village: r.get(0),
+                month: r.get(1),
+                sub_kind: r.get(2),
+                n: r.get::<_, i64>(3).max(0) as u64,
+            })
+            .collect())
+    }
+
+    async fn record_reach(&self, kind: &str) -> StoreResult<Vec<(String, String)>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT ru.record_id, ru.path FROM record_units ru
+                 JOIN docs d ON d.id = ru.record_id WHERE d.kind = $1",
+                &[&kind],
+            )
+            .await
+            .map_err(be)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 }

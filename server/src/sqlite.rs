@@ -11,6 +11,7 @@ use crate::store::*;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_blobs.sql"),
+    include_str!("../migrations/sqlite/0003_office.sql"),
 ];
 
 pub struct SqliteStore {
@@ -558,6 +559,243 @@ impl Store for SqliteStore {
             )
             .optional()
             .map_err(be)
+        })
+        .await
+    }
+
+    async fn people(&self) -> StoreResult<Vec<PersonInfo>> {
+        self.run(|c| {
+            let mut st = c
+                .prepare("SELECT id, name, role, password_hash IS NOT NULL FROM people ORDER BY id")
+                .map_err(be)?;
+            let rows: Vec<(String, String, String, bool)> = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .map_err(be)?
+                .collect::<Result<_, _>>()
+                .map_err(be)?;
+            rows.into_iter()
+                .map(|(id, name, role, has_login)| {
+                    Ok(PersonInfo {
+                        units: person_units(c, &id)?,
+                        id,
+                        name,
+                        role,
+                        has_login,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn password_hash(&self, person_id: &str) -> StoreResult<Option<String>> {
+        let id = person_id.to_string();
+        self.run(move |c| {
+            let h: Option<Option<String>> = c
+                .query_row(
+                    "SELECT password_hash FROM people WHERE id = ?1",
+                    [&id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(be)?;
+            Ok(h.flatten())
+        })
+        .await
+    }
+
+    async fn login_failures(&self, user: &str) -> StoreResult<LoginFailures> {
+        let user = user.to_string();
+        self.run(move |c| {
+            let f = c
+                .query_row(
+                    "SELECT failures, locked_until FROM login_failures WHERE user_id = ?1",
+                    [&user],
+                    |r| {
+                        Ok(LoginFailures {
+                            failures: r.get(0)?,
+                            locked_until: r.get(1)?,
+                        })
+                    },
+                )
+                .optional()
+                .map_err(be)?;
+            Ok(f.unwrap_or_default())
+        })
+        .await
+    }
+
+    async fn set_login_failures(&self, user: &str, f: LoginFailures) -> StoreResult<()> {
+        let user = user.to_string();
+        self.run(move |c| {
+            if f.failures == 0 && f.locked_until.is_none() {
+                c.execute("DELETE FROM login_failures WHERE user_id = ?1", [&user])
+                    .map_err(be)?;
+            } else {
+                c.execute(
+                    "INSERT INTO login_failures (user_id, failures, locked_until) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (user_id) DO UPDATE SET failures = ?2, locked_until = ?3",
+                    params![user, f.failures, f.locked_until],
+                )
+                .map_err(be)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_session(&self, s: &OfficeSession) -> StoreResult<()> {
+        let s = s.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO office_sessions (token_hash, person_id, csrf, created_at, last_used)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![s.token_hash, s.person_id, s.csrf, s.created_at, s.last_used],
+            )
+            .map_err(be)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<OfficeSession>> {
+        let h = token_hash.to_string();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT token_hash, person_id, csrf, created_at, last_used FROM office_sessions
+                 WHERE token_hash = ?1",
+                [&h],
+                |r| {
+                    Ok(OfficeSession {
+                        token_hash: r.get(0)?,
+                        person_id: r.get(1)?,
+                        csrf: r.get(2)?,
+                        created_at: r.get(3)?,
+                        last_used: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(be)
+        })
+        .await
+    }
+
+    async fn touch_session(&self, token_hash: &str, now: i64) -> StoreResult<()> {
+        let h = token_hash.to_string();
+        self.run(move |c| {
+            c.execute(
+                "UPDATE office_sessions SET last_used = ?2 WHERE token_hash = ?1",
+                params![h, now],
+            )
+            .map_err(be)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let h = token_hash.to_string();
+        self.run(move |c| {
+            c.execute("DELETE FROM office_sessions WHERE token_hash = ?1", [&h])
+                .map_err(be)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn prune_sessions(&self, before: i64) -> StoreResult<()> {
+        self.run(move |c| {
+            c.execute("DELETE FROM office_sessions WHERE last_used < ?1", [before])
+                .map_err(be)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn projections(&self, q: &ProjQuery) -> StoreResult<Vec<ProjRow>> {
+        let q = q.clone();
+        self.run(move |c| {
+            let mut sql = String::from(
+                "SELECT id, village, title, date, sub_kind, status, detail FROM projections WHERE kind = ?1",
+            );
+            let mut args: Vec<String> = vec![q.kind.clone()];
+            for (cond, v) in [
+                ("village = ?", &q.village),
+                ("date >= ?", &q.from),
+                ("date < ?", &q.to),
+            ] {
+                if let Some(v) = v {
+                    args.push(v.clone());
+                    sql.push_str(&format!(" AND {cond}{}", args.len()));
+                }
+            }
+            if let Some(n) = q.limit {
+                sql.push_str(&format!(" ORDER BY date DESC, id DESC LIMIT {n}"));
+            }
+            let mut st = c.prepare_cached(&sql).map_err(be)?;
+            let rows = st
+                .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                    Ok(ProjRow {
+                        id: r.get(0)?,
+                        village: r.get(1)?,
+                        title: r.get(2)?,
+                        date: r.get(3)?,
+                        sub_kind: r.get(4)?,
+                        status: r.get(5)?,
+                        detail: r.get(6)?,
+                    })
+                })
+                .map_err(be)?;
+            rows.collect::<Result<_, _>>().map_err(be)
+        })
+        .await
+    }
+
+    async fn activity_counts(
+        &self,
+        from: &str,
+        to: &str,
+        by_kind: bool,
+    ) -> StoreResult<Vec<ActivityCount>> {
+        let (from, to) = (from.to_string(), to.to_string());
+        self.run(move |c| {
+            let sql = if by_kind {
+                "SELECT village, substr(date, 1, 7), sub_kind, count(*) FROM projections
+                 WHERE kind = 'activity' AND date >= ?1 AND date < ?2 GROUP BY 1, 2, 3"
+            } else {
+                "SELECT village, substr(date, 1, 7), NULL, count(*) FROM projections
+                 WHERE kind = 'activity' AND date >= ?1 AND date < ?2 GROUP BY 1, 2"
+            };
+            let mut st = c.prepare_cached(sql).map_err(be)?;
+            let rows = st
+                .query_map([&from, &to], |r| {
+                    Ok(ActivityCount {
+                        village: r.get(0)?,
+                        month: r.get(1)?,
+                        sub_kind: r.get(2)?,
+                        n: r.get::<_, i64>(3)?.max(0) as u64,
+                    })
+                })
+                .map_err(be)?;
+            rows.collect::<Result<_, _>>().map_err(be)
+        })
+        .await
+    }
+
+    async fn record_reach(&self, kind: &str) -> StoreResult<Vec<(String, String)>> {
+        let kind = kind.to_string();
+        self.run(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT ru.record_id, ru.path FROM record_units ru
+                     JOIN docs d ON d.id = ru.record_id WHERE d.kind = ?1",
+                )
+                .map_err(be)?;
+            let rows = st
+                .query_map([&kind], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(be)?;
+            rows.collect::<Result<_, _>>().map_err(be)
         })
         .await
     }

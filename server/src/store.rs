@@ -207,6 +207,98 @@ pub trait Store: Send + Sync {
     async fn doc_ids(&self) -> StoreResult<Vec<String>>;
     /// Whether a record reaching any of `scope_paths` refers to the blob `hash`.
     async fn blob_visible(&self, hash: &str, scope_paths: &[String]) -> StoreResult<bool>;
+
+    // --- Office logins (the dashboard) ---
+
+    /// Every person, with their units and whether they have a password.
+    async fn people(&self) -> StoreResult<Vec<PersonInfo>>;
+    /// The Argon2id hash of a person's office password, if they have one.
+    async fn password_hash(&self, person_id: &str) -> StoreResult<Option<String>>;
+    async fn login_failures(&self, user: &str) -> StoreResult<LoginFailures>;
+    async fn set_login_failures(&self, user: &str, f: LoginFailures) -> StoreResult<()>;
+    async fn add_session(&self, s: &OfficeSession) -> StoreResult<()>;
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<OfficeSession>>;
+    async fn touch_session(&self, token_hash: &str, now: i64) -> StoreResult<()>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Delete sessions last used before `before`.
+    async fn prune_sessions(&self, before: i64) -> StoreResult<()>;
+
+    // --- The dashboard's questions, answered from the projection tables ---
+
+    async fn projections(&self, q: &ProjQuery) -> StoreResult<Vec<ProjRow>>;
+    /// Activities dated in `[from, to)`, counted per village and month (and kind when `by_kind`).
+    async fn activity_counts(
+        &self,
+        from: &str,
+        to: &str,
+        by_kind: bool,
+    ) -> StoreResult<Vec<ActivityCount>>;
+    /// (record id, unit path) for every unit each record of `kind` reaches.
+    async fn record_reach(&self, kind: &str) -> StoreResult<Vec<(String, String)>>;
+}
+
+/// A logged-in office session (the token itself is never stored, only its hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficeSession {
+    pub token_hash: String,
+    pub person_id: String,
+    pub csrf: String,
+    pub created_at: i64,
+    pub last_used: i64,
+}
+
+/// A person as the administration page lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonInfo {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub units: Vec<String>,
+    /// Whether the person can log in to the dashboard.
+    pub has_login: bool,
+}
+
+/// Failed logins in a row for one typed user id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub failures: u32,
+    pub locked_until: Option<i64>,
+}
+
+/// Which projection rows to read (all conditions apply).
+#[derive(Debug, Clone, Default)]
+pub struct ProjQuery {
+    pub kind: String,
+    pub village: Option<String>,
+    /// `date >= from` (a `YYYY-MM-DD` string compare).
+    pub from: Option<String>,
+    /// `date < to`.
+    pub to: Option<String>,
+    /// Newest first, at most this many.
+    pub limit: Option<u32>,
+}
+
+/// One projection row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjRow {
+    pub id: String,
+    pub village: String,
+    pub title: String,
+    pub date: Option<String>,
+    pub sub_kind: Option<String>,
+    pub status: Option<String>,
+    /// JSON (see `zhucun_model::figures`).
+    pub detail: String,
+}
+
+/// Activities counted by village, month (`YYYY-MM`) and, when asked, activity kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityCount {
+    pub village: String,
+    pub month: String,
+    /// `None` when counted over every kind.
+    pub sub_kind: Option<String>,
+    pub n: u64,
 }
 
 /// Open the store a URL names: `sqlite://PATH` or `postgres://...`.

@@ -138,11 +138,13 @@ fn kind_key(k: ActivityKind) -> String {
     crate::kinds::enum_name(&k)
 }
 
-fn quarter_start(year: i32, month: u32) -> Option<NaiveDate> {
+/// The first day of the quarter `month` lies in.
+pub fn quarter_start(year: i32, month: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year, (month - 1) / 3 * 3 + 1, 1)
 }
 
-fn month_bounds(year: i32, month: u32) -> Option<(NaiveDate, NaiveDate)> {
+/// The first day of `month` and of the month after.
+pub fn month_bounds(year: i32, month: u32) -> Option<(NaiveDate, NaiveDate)> {
     let first = NaiveDate::from_ymd_opt(year, month, 1)?;
     let next = if month == 12 {
         NaiveDate::from_ymd_opt(year + 1, 1, 1)?
@@ -188,18 +190,36 @@ pub fn three_meetings_one_lesson(
             .filter(|a| a.activity_kind == k && a.date.is_some_and(|d| d >= from && d < next))
             .count() as u32
     };
-    let mut t = ThreeMeetingsOneLesson {
-        branch_committee_meetings: count(ActivityKind::BranchCommitteeMeeting, first),
-        party_group_meetings: count(ActivityKind::PartyGroupMeeting, first),
-        branch_member_meetings_quarter: count(ActivityKind::BranchMemberMeeting, q0),
-        party_lectures_quarter: count(ActivityKind::PartyLecture, q0),
-        complete: false,
-    };
-    let monthly = t.branch_committee_meetings > 0 && t.party_group_meetings > 0;
-    let quarter_end = month.is_multiple_of(3);
-    let quarterly = t.branch_member_meetings_quarter > 0 && t.party_lectures_quarter > 0;
-    t.complete = monthly && (!quarter_end || quarterly);
-    t
+    ThreeMeetingsOneLesson::from_counts(
+        month,
+        count(ActivityKind::BranchCommitteeMeeting, first),
+        count(ActivityKind::PartyGroupMeeting, first),
+        count(ActivityKind::BranchMemberMeeting, q0),
+        count(ActivityKind::PartyLecture, q0),
+    )
+}
+
+impl ThreeMeetingsOneLesson {
+    /// The check from counts already made (the dashboard counts in the database): committee
+    /// and group meetings in `month`, member meetings and lectures in its quarter up to its end.
+    pub fn from_counts(
+        month: u32,
+        branch_committee_meetings: u32,
+        party_group_meetings: u32,
+        branch_member_meetings_quarter: u32,
+        party_lectures_quarter: u32,
+    ) -> ThreeMeetingsOneLesson {
+        let monthly = branch_committee_meetings > 0 && party_group_meetings > 0;
+        let quarter_end = month.is_multiple_of(3);
+        let quarterly = branch_member_meetings_quarter > 0 && party_lectures_quarter > 0;
+        ThreeMeetingsOneLesson {
+            branch_committee_meetings,
+            party_group_meetings,
+            branch_member_meetings_quarter,
+            party_lectures_quarter,
+            complete: monthly && (!quarter_end || quarterly),
+        }
+    }
 }
 
 /// Members developed in `year` against the village's `target`.

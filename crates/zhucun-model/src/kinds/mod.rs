@@ -350,7 +350,8 @@ pub(crate) fn date_str(d: Option<chrono::NaiveDate>) -> String {
 }
 
 /// The snake_case name of a unit enum value.
-pub(crate) fn enum_name<T: Serialize>(v: &T) -> String {
+/// The wire name of an enum value (`party_lecture`), as projections and catalogs use it.
+pub fn enum_name<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(Json::String(s)) => s,
         _ => String::new(),

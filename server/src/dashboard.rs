@@ -1,0 +1,991 @@
+//! The office dashboard's answers: the overview (one row per village), a village's page, the
+//! chart series and the supervision matrix, computed from the projection tables and the admin
+//! tables through the store. No document is ever loaded here, and nothing outside the asker's
+//! scope is ever read into an answer. No HTTP in this module (`web.rs` serves it).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use zhucun_model::figures::{
+    development, month_bounds, quarter_start, Development, MemberFacts, ProjectFacts,
+    ThreeMeetingsOneLesson,
+};
+use zhucun_model::kinds::{enum_name, ActivityKind, ProjectKind, Stage};
+
+use crate::store::{in_scope, OrgUnit, ProjQuery, Store, StoreError};
+
+/// Days without a sync after which a village is highlighted.
+pub const STALE_DAYS: i64 = 7;
+/// The development target when a village's profile sets none.
+pub const DEFAULT_TARGET: u32 = 3;
+/// Activities on a village page's timeline.
+pub const TIMELINE_LEN: u32 = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DashError {
+    #[error("month `{0}` is not YYYY-MM")]
+    BadMonth(String),
+    #[error("no unit `{0}`")]
+    NoUnit(String),
+    #[error("unit `{0}` is outside your scope")]
+    OutOfScope(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A month the dashboard is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Month {
+    pub fn parse(s: &str) -> Result<Month, DashError> {
+        let bad = || DashError::BadMonth(s.chars().take(20).collect());
+        let (y, m) = zhucun_model::parse_month(s).ok_or_else(bad)?;
+        if !(2000..=2100).contains(&y) || !(1..=12).contains(&m) {
+            return Err(bad());
+        }
+        Ok(Month { year: y, month: m })
+    }
+
+    pub fn of(d: NaiveDate) -> Month {
+        Month {
+            year: d.year(),
+            month: d.month(),
+        }
+    }
+
+    pub fn key(self) -> String {
+        format!("{:04}-{:02}", self.year, self.month)
+    }
+
+    pub fn first(self) -> NaiveDate {
+        month_bounds(self.year, self.month)
+            .map(|b| b.0)
+            .unwrap_or_default()
+    }
+
+    /// The first day of the next month.
+    pub fn next_first(self) -> NaiveDate {
+        month_bounds(self.year, self.month)
+            .map(|b| b.1)
+            .unwrap_or_default()
+    }
+
+    pub fn prev(self) -> Month {
+        if self.month == 1 {
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
+    /// The `n` months ending with this one, oldest first.
+    pub fn last_n(self, n: usize) -> Vec<Month> {
+        let mut v = vec![self];
+        while v.len() < n {
+            let p = v[v.len() - 1].prev();
+            v.push(p);
+        }
+        v.reverse();
+        v
+    }
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// What the asker may see: the org tree and their scope paths.
+pub struct View {
+    pub units: Vec<OrgUnit>,
+    pub scope: Vec<String>,
+    by_id: HashMap<String, usize>,
+}
+
+/// The kinds of unit that get a row of their own.
+const VILLAGE_KINDS: [&str; 2] = ["village", "community"];
+
+impl View {
+    pub fn new(units: Vec<OrgUnit>, scope: Vec<String>) -> View {
+        let by_id = units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.id.clone(), i))
+            .collect();
+        View {
+            units,
+            scope,
+            by_id,
+        }
+    }
+
+    pub fn unit(&self, id: &str) -> Option<&OrgUnit> {
+        self.by_id.get(id).map(|&i| &self.units[i])
+    }
+
+    pub fn sees(&self, u: &OrgUnit) -> bool {
+        in_scope(&u.path, &self.scope)
+    }
+
+    /// Whether a record of unit `id` is in scope (unknown units are not).
+    pub fn sees_id(&self, id: &str) -> bool {
+        self.unit(id).is_some_and(|u| self.sees(u))
+    }
+
+    /// The villages (and communities) in scope, by township then name.
+    pub fn villages(&self) -> Vec<&OrgUnit> {
+        let mut v: Vec<&OrgUnit> = self
+            .units
+            .iter()
+            .filter(|u| VILLAGE_KINDS.contains(&u.kind.as_str()) && self.sees(u))
+            .collect();
+        v.sort_by(|a, b| (&a.path, &a.name).cmp(&(&b.path, &b.name)));
+        v
+    }
+
+    /// The township (or street) a unit lies under.
+    pub fn township_of(&self, u: &OrgUnit) -> Option<&OrgUnit> {
+        let mut cur = u.parent.as_deref().and_then(|p| self.unit(p));
+        while let Some(c) = cur {
+            if c.kind == "township" || c.kind == "street" {
+                return Some(c);
+            }
+            cur = c.parent.as_deref().and_then(|p| self.unit(p));
+        }
+        None
+    }
+
+    /// A village the asker may see, or the reason not.
+    pub fn village(&self, id: &str) -> Result<&OrgUnit, DashError> {
+        let u = self
+            .unit(id)
+            .ok_or_else(|| DashError::NoUnit(id.chars().take(64).collect()))?;
+        if !self.sees(u) {
+            return Err(DashError::OutOfScope(id.to_string()));
+        }
+        Ok(u)
+    }
+
+    fn village_by_path(&self) -> HashMap<&str, &str> {
+        self.units
+            .iter()
+            .map(|u| (u.path.as_str(), u.id.as_str()))
+            .collect()
+    }
+}
+
+/// One village's row in the overview.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OverviewRow {
+    pub id: String,
+    pub name: String,
+    pub township: Option<String>,
+    pub township_name: Option<String>,
+    pub last_sync: Option<i64>,
+    pub last_sync_days: Option<i64>,
+    pub stale: bool,
+    pub activities: BTreeMap<String, u32>,
+    pub activities_total: u32,
+    pub tmol: ThreeMeetingsOneLesson,
+    pub report: String,
+    pub developed: u32,
+    pub women: u32,
+    pub women_percent: u32,
+    pub target: u32,
+    pub met_minimum: bool,
+    pub met_target: bool,
+    pub in_pipeline: u32,
+    pub venue_progress: Option<u32>,
+    pub overdue_tasks: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    pub month: String,
+    pub year: i32,
+    pub today: String,
+    pub villages: Vec<OverviewRow>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(detail: &str) -> Option<T> {
+    serde_json::from_str(detail).ok()
+}
+
+fn empty_kinds() -> BTreeMap<String, u32> {
+    ActivityKind::ALL
+        .iter()
+        .map(|k| (enum_name(k), 0))
+        .collect()
+}
+
+/// Members' facts per village (all villages: filtered by the caller).
+async fn member_facts(
+    store: &dyn Store,
+    village: Option<&str>,
+) -> Result<Vec<(crate::store::ProjRow, MemberFacts)>, DashError> {
+    let rows = store
+        .projections(&ProjQuery {
+            kind: "member".into(),
+            village: village.map(str::to_string),
+            ..Default::default()
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| parse::<MemberFacts>(&r.detail).map(|f| (r, f)))
+        .collect())
+}
+
+/// Each village's development target (from its profile record).
+async fn targets(store: &dyn Store) -> Result<HashMap<String, u32>, DashError> {
+    let rows = store
+        .projections(&ProjQuery {
+            kind: "village".into(),
+            ..Default::default()
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let v: serde_json::Value = parse(&r.detail)?;
+            let t = v.get("development_target")?.as_u64()? as u32;
+            (t > 0).then_some((r.village, t))
+        })
+        .collect())
+}
+
+/// Tasks past their deadline and not done, counted per village they reach.
+async fn overdue_tasks(
+    store: &dyn Store,
+    view: &View,
+    today: NaiveDate,
+) -> Result<(HashMap<String, u32>, HashSet<String>), DashError> {
+    let today = day(today);
+    let overdue: HashSet<String> = store
+        .projections(&ProjQuery {
+            kind: "task".into(),
+            to: Some(today),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|r| !matches!(r.status.as_deref(), Some("done") | Some("cancelled")))
+        .map(|r| r.id)
+        .collect();
+    let mut per: HashMap<String, u32> = HashMap::new();
+    if overdue.is_empty() {
+        return Ok((per, overdue));
+    }
+    let by_path = view.village_by_path();
+    for (id, path) in store.record_reach("task").await? {
+        if overdue.contains(&id) {
+            if let Some(v) = by_path.get(path.as_str()) {
+                *per.entry(v.to_string()).or_default() += 1;
+            }
+        }
+    }
+    Ok((per, overdue))
+}
+
+/// The latest sync of any device of a person attached to each unit.
+async fn last_sync(store: &dyn Store) -> Result<HashMap<String, i64>, DashError> {
+    let people = store.people().await?;
+    let units_of: HashMap<&str, &Vec<String>> =
+        people.iter().map(|p| (p.id.as_str(), &p.units)).collect();
+    let mut last: HashMap<String, i64> = HashMap::new();
+    for d in store.devices().await? {
+        let (Some(seen), Some(units)) = (d.last_seen, units_of.get(d.person_id.as_str())) else {
+            continue;
+        };
+        for u in units.iter() {
+            let e = last.entry(u.clone()).or_insert(seen);
+            *e = (*e).max(seen);
+        }
+    }
+    Ok(last)
+}
+
+/// The overview: one row per village in scope for `month`, as of `today` and `now`.
+pub async fn overview(
+    store: &dyn Store,
+    view: &View,
+    month: Month,
+    today: NaiveDate,
+    now: i64,
+) -> Result<Overview, DashError> {
+    let villages = view.villages();
+    let q0 = quarter_start(month.year, month.month).unwrap_or(month.first());
+    let counts = store
+        .activity_counts(&day(q0), &day(month.next_first()), true)
+        .await?;
+    let key = month.key();
+    // village -> (kinds this month, quarter counts of member meetings and lectures)
+    let mut acts: HashMap<String, (BTreeMap<String, u32>, u32, u32)> = HashMap::new();
+    let member_meeting = enum_name(&ActivityKind::BranchMemberMeeting);
+    let lecture = enum_name(&ActivityKind::PartyLecture);
+    for c in counts {
+        let kind = c.sub_kind.unwrap_or_default();
+        let e = acts
+            .entry(c.village)
+            .or_insert_with(|| (empty_kinds(), 0, 0));
+        let n = c.n.min(u32::MAX as u64) as u32;
+        if c.month == key {
+            *e.0.entry(kind.clone()).or_default() += n;
+        }
+        if kind == member_meeting {
+            e.1 += n;
+        } else if kind == lecture {
+            e.2 += n;
+        }
+    }
+    let reports: HashMap<String, String> = store
+        .projections(&ProjQuery {
+            kind: "report".into(),
+            from: Some(day(month.first())),
+            to: Some(day(month.next_first())),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|r| r.sub_kind.as_deref() == Some(key.as_str()))
+        .map(|r| (r.village, r.status.unwrap_or_else(|| "draft".into())))
+        .collect();
+    let mut members: HashMap<String, Vec<MemberFacts>> = HashMap::new();
+    for (r, f) in member_facts(store, None).await? {
+        members.entry(r.village).or_default().push(f);
+    }
+    let targets = targets(store).await?;
+    let mut venues: HashMap<String, (u32, u32)> = HashMap::new();
+    for r in store
+        .projections(&ProjQuery {
+            kind: "project".into(),
+            ..Default::default()
+        })
+        .await?
+    {
+        if let Some(p) = parse::<ProjectFacts>(&r.detail) {
+            if p.project_kind == ProjectKind::ActivityVenue {
+                let e = venues.entry(r.village).or_default();
+                e.0 += p.progress.min(100);
+                e.1 += 1;
+            }
+        }
+    }
+    let (overdue, _) = overdue_tasks(store, view, today).await?;
+    let last = last_sync(store).await?;
+
+    let rows = villages
+        .into_iter()
+        .map(|v| {
+            let (kinds, member_q, lecture_q) =
+                acts.remove(&v.id).unwrap_or_else(|| (empty_kinds(), 0, 0));
+            let get = |k: ActivityKind| kinds.get(&enum_name(&k)).copied().unwrap_or(0);
+            let tmol = ThreeMeetingsOneLesson::from_counts(
+                month.month,
+                get(ActivityKind::BranchCommitteeMeeting),
+                get(ActivityKind::PartyGroupMeeting),
+                member_q,
+                lecture_q,
+            );
+            let target = targets.get(&v.id).copied().unwrap_or(DEFAULT_TARGET);
+            let dev: Development = development(
+                month.year,
+                members.get(&v.id).map(Vec::as_slice).unwrap_or(&[]),
+                target,
+            );
+            let town = view.township_of(v);
+            let last_sync = last.get(&v.id).copied();
+            let last_sync_days = last_sync.map(|t| (now - t).max(0) / 86_400);
+            OverviewRow {
+                id: v.id.clone(),
+                name: v.name.clone(),
+                township: town.map(|t| t.id.clone()),
+                township_name: town.map(|t| t.name.clone()),
+                last_sync,
+                last_sync_days,
+                stale: last_sync_days.is_none_or(|d| d >= STALE_DAYS),
+                activities_total: kinds.values().sum(),
+                activities: kinds,
+                tmol,
+                report: reports
+                    .get(&v.id)
+                    .cloned()
+                    .unwrap_or_else(|| "missing".into()),
+                developed: dev.developed,
+                women: dev.women,
+                women_percent: dev.women_percent,
+                target,
+                met_minimum: dev.met_minimum,
+                met_target: dev.met_target,
+                in_pipeline: dev.in_pipeline,
+                venue_progress: venues.get(&v.id).map(|&(sum, n)| (sum + n / 2) / n.max(1)),
+                overdue_tasks: overdue.get(&v.id).copied().unwrap_or(0),
+            }
+        })
+        .collect();
+    Ok(Overview {
+        month: key,
+        year: month.year,
+        today: day(today),
+        villages: rows,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitRef {
+    pub id: String,
+    pub name: String,
+    pub township: Option<String>,
+    pub township_name: Option<String>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineItem {
+    pub id: String,
+    pub date: Option<String>,
+    pub kind: Option<String>,
+    pub title: String,
+    pub attendees: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Roster {
+    /// Party members (probationary and full).
+    pub total: u32,
+    pub by_category: BTreeMap<String, u32>,
+    pub by_gender: BTreeMap<String, u32>,
+    pub by_age_band: BTreeMap<String, u32>,
+    /// Everyone on the roster by stage, applicants included.
+    pub by_stage: BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineItem {
+    pub id: String,
+    pub name: String,
+    pub stage: String,
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectItem {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub status: String,
+    pub progress: u32,
+    pub funds_planned: zhucun_model::Money,
+    pub funds_spent: zhucun_model::Money,
+    pub due_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskItem {
+    pub id: String,
+    pub title: String,
+    pub deadline: Option<String>,
+    pub status: String,
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportItem {
+    pub month: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectionItem {
+    pub id: String,
+    pub village: String,
+    pub village_name: String,
+    pub township: Option<String>,
+    pub township_name: Option<String>,
+    pub kind: String,
+    pub period: String,
+    pub date: Option<String>,
+    pub rating: Option<String>,
+    pub score: f64,
+    pub max: f64,
+    pub open_findings: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VillagePage {
+    pub village: UnitRef,
+    pub month: String,
+    pub timeline: Vec<TimelineItem>,
+    pub roster: Roster,
+    pub pipeline: Vec<PipelineItem>,
+    pub development: Option<OverviewRow>,
+    pub projects: Vec<ProjectItem>,
+    pub tasks: Vec<TaskItem>,
+    pub reports: Vec<ReportItem>,
+    pub inspections: Vec<InspectionItem>,
+}
+
+fn unit_ref(view: &View, u: &OrgUnit) -> UnitRef {
+    let t = view.township_of(u);
+    UnitRef {
+        id: u.id.clone(),
+        name: u.name.clone(),
+        township: t.map(|t| t.id.clone()),
+        township_name: t.map(|t| t.name.clone()),
+        path: u.path.clone(),
+    }
+}
+
+/// The age band of someone born on `birth` on `on`.
+pub fn age_band(birth: Option<NaiveDate>, on: NaiveDate) -> &'static str {
+    let Some(b) = birth else { return "unknown" };
+    let Some(age) = on.years_since(b) else {
+        return "unknown";
+    };
+    match age {
+        0..=34 => "under_35",
+        35..=45 => "35_45",
+        46..=60 => "46_60",
+        _ => "over_60",
+    }
+}
+
+/// Roster figures and the development pipeline from members' facts.
+pub fn roster(
+    members: &[(crate::store::ProjRow, MemberFacts)],
+    on: NaiveDate,
+) -> (Roster, Vec<PipelineItem>) {
+    let mut r = Roster::default();
+    for s in Stage::ALL {
+        r.by_stage.insert(enum_name(&s), 0);
+    }
+    let mut pipeline = Vec::new();
+    for (row, f) in members {
+        *r.by_stage.entry(enum_name(&f.stage)).or_default() += 1;
+        if f.stage >= Stage::Probationary {
+            r.total += 1;
+            *r.by_category.entry(enum_name(&f.category)).or_default() += 1;
+            *r.by_gender.entry(enum_name(&f.gender)).or_default() += 1;
+            *r.by_age_band
+                .entry(age_band(f.birth_date, on).to_string())
+                .or_default() += 1;
+        }
+        if f.stage <= Stage::Probationary {
+            pipeline.push(PipelineItem {
+                id: row.id.clone(),
+                name: row.title.clone(),
+                stage: enum_name(&f.stage),
+                date: row.date.clone(),
+            });
+        }
+    }
+    pipeline.sort_by(|a, b| (&a.stage, &a.date, &a.name).cmp(&(&b.stage, &b.date, &b.name)));
+    (r, pipeline)
+}
+
+fn inspection_item(view: &View, r: crate::store::ProjRow) -> InspectionItem {
+    let d: serde_json::Value = parse(&r.detail).unwrap_or_default();
+    let u = view.unit(&r.village);
+    InspectionItem {
+        village_name: u.map(|u| u.name.clone()).unwrap_or_default(),
+        township: u.and_then(|u| view.township_of(u)).map(|t| t.id.clone()),
+        township_name: u.and_then(|u| view.township_of(u)).map(|t| t.name.clone()),
+        village: r.village,
+        id: r.id,
+        kind: r.sub_kind.unwrap_or_default(),
+        period: d
+            .get("period")
+            .and_then(|p| p.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        date: r.date,
+        rating: r.status,
+        score: d.get("score").and_then(|x| x.as_f64()).unwrap_or(0.0),
+        max: d.get("max").and_then(|x| x.as_f64()).unwrap_or(0.0),
+        open_findings: d.get("open_findings").and_then(|x| x.as_u64()).unwrap_or(0) as u32,
+    }
+}
+
+/// A village's page.
+pub async fn village_page(
+    store: &dyn Store,
+    view: &View,
+    id: &str,
+    month: Month,
+    today: NaiveDate,
+    now: i64,
+) -> Result<VillagePage, DashError> {
+    let v = view.village(id)?;
+    let q = |kind: &str| ProjQuery {
+        kind: kind.into(),
+        village: Some(v.id.clone()),
+        ..Default::default()
+    };
+    let timeline = store
+        .projections(&ProjQuery {
+            limit: Some(TIMELINE_LEN),
+            ..q("activity")
+        })
+        .await?
+        .into_iter()
+        .map(|r| TimelineItem {
+            attendees: parse::<serde_json::Value>(&r.detail)
+                .and_then(|d| d.get("attendees").and_then(|a| a.as_u64()))
+                .unwrap_or(0) as u32,
+            id: r.id,
+            date: r.date,
+            kind: r.sub_kind,
+            title: r.title,
+        })
+        .collect();
+    let members = member_facts(store, Some(&v.id)).await?;
+    let on = month.next_first().pred_opt().unwrap_or(month.first());
+    let (roster, pipeline) = roster(&members, on);
+    let projects = store
+        .projections(&q("project"))
+        .await?
+        .into_iter()
+        .filter_map(|r| {
+            let p: ProjectFacts = parse(&r.detail)?;
+            Some(ProjectItem {
+                id: r.id,
+                name: p.name,
+                kind: enum_name(&p.project_kind),
+                status: enum_name(&p.status),
+                progress: p.progress.min(100),
+                funds_planned: p.funds_planned,
+                funds_spent: p.funds_spent,
+                due_on: p.due_on.map(day),
+            })
+        })
+        .collect();
+    let (_, overdue) = overdue_tasks(store, view, today).await?;
+    let task_ids: HashSet<String> = store
+        .record_reach("task")
+        .await?
+        .into_iter()
+        .filter(|(_, p)| p == &v.path)
+        .map(|(id, _)| id)
+        .collect();
+    let mut tasks: Vec<TaskItem> = store
+        .projections(&ProjQuery {
+            kind: "task".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|r| task_ids.contains(&r.id))
+        .map(|r| TaskItem {
+            overdue: overdue.contains(&r.id),
+            id: r.id,
+            title: r.title,
+            deadline: r.date,
+            status: r.status.unwrap_or_default(),
+        })
+        .collect();
+    tasks.sort_by(|a, b| (&a.deadline, &a.title).cmp(&(&b.deadline, &b.title)));
+    let months = month.last_n(12);
+    let states: HashMap<String, String> = store
+        .projections(&ProjQuery {
+            from: Some(day(months[0].first())),
+            to: Some(day(month.next_first())),
+            ..q("report")
+        })
+        .await?
+        .into_iter()
+        .filter_map(|r| Some((r.sub_kind?, r.status.unwrap_or_else(|| "draft".into()))))
+        .collect();
+    let reports = months
+        .iter()
+        .rev()
+        .map(|m| ReportItem {
+            month: m.key(),
+            status: states
+                .get(&m.key())
+                .cloned()
+                .unwrap_or_else(|| "missing".into()),
+        })
+        .collect();
+    let mut inspections: Vec<InspectionItem> = store
+        .projections(&q("inspection"))
+        .await?
+        .into_iter()
+        .map(|r| inspection_item(view, r))
+        .collect();
+    inspections.sort_by(|a, b| b.date.cmp(&a.date));
+    let only = View::new(view.units.clone(), vec![v.path.clone()]);
+    let development = overview(store, &only, month, today, now)
+        .await?
+        .villages
+        .into_iter()
+        .next();
+    Ok(VillagePage {
+        village: unit_ref(view, v),
+        month: month.key(),
+        timeline,
+        roster,
+        pipeline,
+        development,
+        projects,
+        tasks,
+        reports,
+        inspections,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TownshipSeries {
+    pub id: String,
+    pub name: String,
+    pub activities: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DevelopmentPoint {
+    pub id: String,
+    pub name: String,
+    pub developed: u32,
+    pub target: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ReportTally {
+    pub month: String,
+    pub missing: u32,
+    pub draft: u32,
+    pub submitted: u32,
+    pub returned: u32,
+    pub accepted: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Charts {
+    pub months: Vec<String>,
+    pub townships: Vec<TownshipSeries>,
+    pub development: Vec<DevelopmentPoint>,
+    pub reports: Vec<ReportTally>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixRow {
+    pub id: String,
+    pub name: String,
+    pub township: Option<String>,
+    pub township_name: Option<String>,
+    pub states: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Supervision {
+    pub months: Vec<String>,
+    pub villages: Vec<MatrixRow>,
+    pub inspections: Vec<InspectionItem>,
+}
+
+/// Report states of every village in scope over the 12 months up to `month`.
+pub async fn report_matrix(
+    store: &dyn Store,
+    view: &View,
+    month: Month,
+) -> Result<(Vec<String>, Vec<MatrixRow>), DashError> {
+    let months: Vec<String> = month.last_n(12).into_iter().map(Month::key).collect();
+    let from = Month::parse(&months[0])?.first();
+    let mut states: HashMap<(String, String), String> = HashMap::new();
+    for r in store
+        .projections(&ProjQuery {
+            kind: "report".into(),
+            from: Some(day(from)),
+            to: Some(day(month.next_first())),
+            ..Default::default()
+        })
+        .await?
+    {
+        if let Some(m) = r.sub_kind {
+            states.insert((r.village, m), r.status.unwrap_or_else(|| "draft".into()));
+        }
+    }
+    let rows = view
+        .villages()
+        .into_iter()
+        .map(|v| MatrixRow {
+            id: v.id.clone(),
+            name: v.name.clone(),
+            township: view.township_of(v).map(|t| t.id.clone()),
+            township_name: view.township_of(v).map(|t| t.name.clone()),
+            states: months
+                .iter()
+                .map(|m| {
+                    states
+                        .get(&(v.id.clone(), m.clone()))
+                        .cloned()
+                        .unwrap_or_else(|| "missing".into())
+                })
+                .collect(),
+        })
+        .collect();
+    Ok((months, rows))
+}
+
+/// Every inspection and evaluation record in scope, newest first.
+pub async fn inspections(store: &dyn Store, view: &View) -> Result<Vec<InspectionItem>, DashError> {
+    let mut v: Vec<InspectionItem> = store
+        .projections(&ProjQuery {
+            kind: "inspection".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|r| view.sees_id(&r.village))
+        .map(|r| inspection_item(view, r))
+        .collect();
+    v.sort_by(|a, b| (&b.date, &a.village_name).cmp(&(&a.date, &b.village_name)));
+    Ok(v)
+}
+
+pub async fn supervision(
+    store: &dyn Store,
+    view: &View,
+    month: Month,
+) -> Result<Supervision, DashError> {
+    let (months, villages) = report_matrix(store, view, month).await?;
+    Ok(Supervision {
+        months,
+        villages,
+        inspections: inspections(store, view).await?,
+    })
+}
+
+/// The chart series for the 12 months up to `month`.
+pub async fn charts(
+    store: &dyn Store,
+    view: &View,
+    month: Month,
+    today: NaiveDate,
+    now: i64,
+) -> Result<Charts, DashError> {
+    let span = month.last_n(12);
+    let months: Vec<String> = span.iter().map(|m| m.key()).collect();
+    let index: HashMap<&str, usize> = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), i))
+        .collect();
+    let mut towns: BTreeMap<String, TownshipSeries> = BTreeMap::new();
+    for u in &view.units {
+        if (u.kind == "township" || u.kind == "street") && view.sees(u) {
+            towns.insert(
+                u.path.clone(),
+                TownshipSeries {
+                    id: u.id.clone(),
+                    name: u.name.clone(),
+                    activities: vec![0; months.len()],
+                },
+            );
+        }
+    }
+    // Townships above the asker's scope (a township officer's own) still get their series.
+    for v in view.villages() {
+        if let Some(t) = view.township_of(v) {
+            towns
+                .entry(t.path.clone())
+                .or_insert_with(|| TownshipSeries {
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    activities: vec![0; months.len()],
+                });
+        }
+    }
+    let town_of: HashMap<String, String> = view
+        .villages()
+        .into_iter()
+        .filter_map(|v| Some((v.id.clone(), view.township_of(v)?.path.clone())))
+        .collect();
+    for c in store
+        .activity_counts(&day(span[0].first()), &day(month.next_first()), false)
+        .await?
+    {
+        let (Some(t), Some(&i)) = (town_of.get(&c.village), index.get(c.month.as_str())) else {
+            continue;
+        };
+        if let Some(s) = towns.get_mut(t) {
+            s.activities[i] += c.n;
+        }
+    }
+    let ov = overview(store, view, month, today, now).await?;
+    let development = ov
+        .villages
+        .iter()
+        .map(|r| DevelopmentPoint {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            developed: r.developed,
+            target: r.target,
+        })
+        .collect();
+    let (_, matrix) = report_matrix(store, view, month).await?;
+    let reports = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let mut t = ReportTally {
+                month: m.clone(),
+                ..Default::default()
+            };
+            for row in &matrix {
+                match row.states.get(i).map(String::as_str) {
+                    Some("draft") => t.draft += 1,
+                    Some("submitted") => t.submitted += 1,
+                    Some("returned") => t.returned += 1,
+                    Some("accepted") => t.accepted += 1,
+                    _ => t.missing += 1,
+                }
+            }
+            t
+        })
+        .collect();
+    Ok(Charts {
+        months,
+        townships: towns.into_values().collect(),
+        development,
+        reports,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_parse_and_step_back_over_a_year() {
+        let m = Month::parse("2026-02").unwrap();
+        assert_eq!(
+            m.last_n(3).iter().map(|m| m.key()).collect::<Vec<_>>(),
+            ["2025-12", "2026-01", "2026-02"]
+        );
+        assert_eq!(m.next_first().to_string(), "2026-03-01");
+        assert!(Month::parse("2026-13").is_err());
+        assert!(Month::parse("26-1").is_err());
+        assert!(Month::parse("'; DROP TABLE x").is_err());
+    }
+
+    #[test]
+    fn age_bands_on_a_day() {
+        let on = NaiveDate::from_ymd_opt(2026, 6, 30).unwrap();
+        let b = |y, m, d| Some(NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        assert_eq!(age_band(b(1992, 7, 1), on), "under_35");
+        assert_eq!(age_band(b(1991, 6, 30), on), "35_45");
+        assert_eq!(age_band(b(1980, 1, 1), on), "46_60");
+        assert_eq!(age_band(b(1960, 1, 1), on), "over_60");
+        assert_eq!(age_band(None, on), "unknown");
+    }
+}
