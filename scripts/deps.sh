@@ -6,7 +6,7 @@
 
 APT_PACKAGES="build-essential pkg-config libssl-dev curl wget file"
 APT_APP="libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev"
-APT_TEST="xvfb xauth webkit2gtk-driver dbus-x11 fonts-noto-cjk"
+APT_TEST="xvfb xauth webkit2gtk-driver dbus-x11 chromium fonts-noto-cjk"
 
 ensure_apt() {
     local missing=()
@@ -64,6 +64,7 @@ ensure_test_deps() {
     ensure_deps
     ensure_apt $APT_TEST
     ensure_npm tests/app
+    ensure_npm tests/dashboard
     ensure_tauri_driver
 }
 

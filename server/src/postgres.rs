@@ -773,8 +773,8 @@ impl Store for PgStore {
             .client()
             .await?
             .query(
-                "SELECT ru.record_id, ru.path FROM record_units ru
-                 JOIN docs d ON d.id = ru.record_id WHERE d.kind = $1",
+                "SELECT ru.record_id, ru.path FROM projections p
+                 JOIN record_units ru ON ru.record_id = p.id WHERE p.kind = $1",
                 &[&kind],
             )
             .await

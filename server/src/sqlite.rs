@@ -566,24 +566,31 @@ impl Store for SqliteStore {
     async fn people(&self) -> StoreResult<Vec<PersonInfo>> {
         self.run(|c| {
             let mut st = c
-                .prepare("SELECT id, name, role, password_hash IS NOT NULL FROM people ORDER BY id")
+                .prepare(
+                    "SELECT p.id, p.name, p.role, p.password_hash IS NOT NULL, pu.unit_id
+                     FROM people p LEFT JOIN person_units pu ON pu.person_id = p.id
+                     ORDER BY p.id, pu.unit_id",
+                )
                 .map_err(be)?;
-            let rows: Vec<(String, String, String, bool)> = st
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                .map_err(be)?
-                .collect::<Result<_, _>>()
-                .map_err(be)?;
-            rows.into_iter()
-                .map(|(id, name, role, has_login)| {
-                    Ok(PersonInfo {
-                        units: person_units(c, &id)?,
+            let mut rows = st.query([]).map_err(be)?;
+            let mut out: Vec<PersonInfo> = Vec::new();
+            while let Some(r) = rows.next().map_err(be)? {
+                let id: String = r.get(0).map_err(be)?;
+                let unit: Option<String> = r.get(4).map_err(be)?;
+                if out.last().is_none_or(|p| p.id != id) {
+                    out.push(PersonInfo {
                         id,
-                        name,
-                        role,
-                        has_login,
-                    })
-                })
-                .collect()
+                        name: r.get(1).map_err(be)?,
+                        role: r.get(2).map_err(be)?,
+                        has_login: r.get(3).map_err(be)?,
+                        units: Vec::new(),
+                    });
+                }
+                if let (Some(u), Some(p)) = (unit, out.last_mut()) {
+                    p.units.push(u);
+                }
+            }
+            Ok(out)
         })
         .await
     }
@@ -784,12 +791,13 @@ impl Store for SqliteStore {
     }
 
     async fn record_reach(&self, kind: &str) -> StoreResult<Vec<(String, String)>> {
+        // CROSS JOIN keeps SQLite from scanning record_units (a row per record and unit).
         let kind = kind.to_string();
         self.run(move |c| {
             let mut st = c
                 .prepare_cached(
-                    "SELECT ru.record_id, ru.path FROM record_units ru
-                     JOIN docs d ON d.id = ru.record_id WHERE d.kind = ?1",
+                    "SELECT ru.record_id, ru.path FROM projections p
+                     CROSS JOIN record_units ru ON ru.record_id = p.id WHERE p.kind = ?1",
                 )
                 .map_err(be)?;
             let rows = st
