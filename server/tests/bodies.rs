@@ -205,3 +205,66 @@ async fn truncated_and_oversized_chunks_are_refused_and_nothing_is_kept() {
         "{v}"
     );
 }
+
+/// A device's `/v1/sync/doc` message whose bloom filter has entries but no bits made
+/// Automerge divide by zero answering it (fuzz target `apply_changes`): the record is
+/// refused as malformed and the server keeps serving it.
+#[tokio::test]
+async fn a_sync_message_with_an_empty_bloom_filter_is_refused() {
+    use zhucun_protocol::{DocSyncRequest, DocSyncResponse, PushRecord};
+    let s = server(Limits::default()).await;
+    let base = include_bytes!("../../fuzz/fixtures/activity.automerge");
+    let mut doc = zhucun_model::RecordDoc::load(base, zhucun_model::new_actor()).unwrap();
+    let id = doc.header().unwrap().id.to_string();
+    let push = SyncRequest {
+        version: VERSION,
+        cursor: 0,
+        cursor_check: None,
+        push: vec![PushRecord {
+            id: id.clone(),
+            base_heads: vec![],
+            changes: doc
+                .changes_since(&[])
+                .into_iter()
+                .map(serde_bytes::ByteBuf::from)
+                .collect(),
+            heads: vec![],
+        }],
+        page_bytes: 1000,
+    };
+    let body = zhucun_protocol::encode(&push).unwrap();
+    let (st, _) = call(&s.router, Request::post("/v1/sync"), &s.token, body).await;
+    assert_eq!(st, StatusCode::OK);
+    let crasher = include_bytes!(
+        "../../crates/zhucun-model/tests/fuzz-crashers/apply_changes-bloom-without-bits"
+    );
+    // The file is `[mode, state length 0, message]`.
+    let req = DocSyncRequest {
+        version: VERSION,
+        id,
+        message: Some(serde_bytes::ByteBuf::from(crasher[2..].to_vec())),
+        server_state: None,
+    };
+    let resp = s
+        .router
+        .clone()
+        .oneshot(
+            Request::post("/v1/sync/doc")
+                .header(header::AUTHORIZATION, format!("Bearer {}", s.token))
+                .body(Body::from(zhucun_protocol::encode(&req).unwrap()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let answer: DocSyncResponse = zhucun_protocol::decode(&bytes, 1 << 20).unwrap();
+    let reject = answer.reject.expect("refused");
+    assert_eq!(
+        reject.code,
+        zhucun_protocol::RejectCode::Malformed,
+        "{reject:?}"
+    );
+}
