@@ -54,6 +54,14 @@ ensure_tauri_driver() {
     fi
 }
 
+# cargo-fuzz (libFuzzer driver) for scripts/fuzz; it runs on the stable toolchain with
+# RUSTC_BOOTSTRAP=1 for the sanitizer flags.
+ensure_cargo_fuzz() {
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        cargo install cargo-fuzz --locked >&2
+    fi
+}
+
 ensure_deps() {
     ensure_apt $APT_PACKAGES $APT_APP
     ensure_rust

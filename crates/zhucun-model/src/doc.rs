@@ -248,7 +248,10 @@ impl RecordDoc {
     ) -> Result<(), ModelError> {
         use automerge::sync::SyncDoc;
         let m = automerge::sync::Message::decode(message)
-            .map_err(|e| DocError::Automerge(e.to_string()))?;
+            .map_err(|e| DocError::SyncMessage(e.to_string()))?;
+        for have in &m.have {
+            check_bloom(&have.bloom.to_bytes()).map_err(DocError::SyncMessage)?;
+        }
         self.doc
             .sync()
             .receive_sync_message(state, m)
@@ -291,6 +294,45 @@ impl RecordDoc {
         }
         out
     }
+}
+
+/// Most probes a peer's bloom filter may ask for (Automerge writes 7).
+const MAX_BLOOM_PROBES: u64 = 64;
+
+/// Refuse a bloom filter in a peer's sync message that Automerge 0.12 would panic on or
+/// exhaust memory with when answering it: entries but no bits (a division by zero in
+/// `get_probes`, found by the fuzz target `apply_changes`), or billions of probes (a
+/// `Vec::with_capacity` of that many). `bytes` is the filter as encoded: entries, bits per
+/// entry and probes as LEB128, then the bits; empty when there are no entries.
+fn check_bloom(bytes: &[u8]) -> Result<(), String> {
+    fn leb128(b: &mut &[u8]) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = b.split_first()?;
+            *b = rest;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let mut b = bytes;
+    let (Some(_entries), Some(_bits_per_entry), Some(probes)) =
+        (leb128(&mut b), leb128(&mut b), leb128(&mut b))
+    else {
+        return Err("bloom filter header is cut short".into());
+    };
+    if b.is_empty() {
+        return Err("bloom filter has entries but no bits".into());
+    }
+    if probes > MAX_BLOOM_PROBES {
+        return Err(format!("bloom filter asks for {probes} probes"));
+    }
+    Ok(())
 }
 
 fn scalar_to_json(s: &ScalarValue) -> Json {

@@ -62,6 +62,8 @@ pub enum DocError {
     KindMismatch { expected: Kind, found: Kind },
     #[error("stored record does not match its kind: {0}")]
     Malformed(String),
+    #[error("not a valid sync message: {0}")]
+    SyncMessage(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

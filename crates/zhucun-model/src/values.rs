@@ -52,6 +52,10 @@ pub mod opt_date {
     }
 }
 
+/// Amounts with fen are written as a JSON float of yuan, which keeps 15 significant digits
+/// exactly: beyond that (10 trillion yuan) only whole yuan are accepted.
+const MAX_FEN_WITH_CENTS: i64 = 1_000_000_000_000_000;
+
 /// An amount of money in fen (0.01 yuan), written in JSON as yuan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, type = "number"))]
@@ -117,6 +121,9 @@ fn money_from_str(s: &str) -> Option<Money> {
     let i: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
     let f: i64 = format!("{frac:0<2}").parse().ok()?;
     let fen = i.checked_mul(100)?.checked_add(f)?;
+    if f != 0 && fen >= MAX_FEN_WITH_CENTS {
+        return None;
+    }
     Some(Money(if neg { -fen } else { fen }))
 }
 
@@ -141,14 +148,17 @@ impl<'de> Deserialize<'de> for Money {
                     .ok_or_else(|| E::custom("amount too large"))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Money, E> {
-                if !v.is_finite() || v.abs() > 1e15 {
+                if !v.is_finite() {
                     return Err(E::custom("amount is not a finite number"));
                 }
-                let fen = (v * 100.0).round();
-                if ((v * 100.0) - fen).abs() > 1e-6 {
-                    return Err(E::custom("amount has more than two decimals"));
+                if v.abs() > 1e15 {
+                    return Err(E::custom("amount too large"));
                 }
-                Ok(Money(fen as i64))
+                // The shortest decimal that reads back as `v` is the one that was written
+                // (`v * 100` rounded drifts by more than any fixed tolerance for large
+                // amounts, so a record written with 5,101,866,210,622.60 yuan did not read back).
+                money_from_str(&v.to_string())
+                    .ok_or_else(|| E::custom("amount has more than two decimals or is too large"))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Money, E> {
                 if v.trim().is_empty() {
@@ -250,6 +260,53 @@ mod tests {
         assert!(serde_json::from_str::<Money>("1.005").is_err());
         assert!(serde_json::from_str::<Money>("\"abc\"").is_err());
         assert_eq!(serde_json::to_string(&Money(300)).unwrap(), "3");
+    }
+
+    #[test]
+    fn money_written_reads_back_the_same() {
+        // Large amounts with fen were written as a float that did not read back ("more than
+        // two decimals"), so a record saved from valid input could not be read again (found
+        // while writing the round-trip check of the fuzz target `hydrate_record`).
+        for fen in [
+            1i64,
+            -1,
+            2_000_050,
+            5_000_000_001,
+            99_999_999_999_999,
+            123_456_789_012_345,
+            -98_765_432_109_876,
+        ] {
+            let m = Money(fen);
+            let json = serde_json::to_string(&m).unwrap();
+            let back: Money = serde_json::from_str(&json)
+                .unwrap_or_else(|e| panic!("{fen} written as {json}: {e}"));
+            assert_eq!(back, m, "{json}");
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let fen = (x % 1_000_000_000_000_000) as i64;
+            let json = serde_json::to_string(&Money(fen)).unwrap();
+            let back: Result<Money, _> = serde_json::from_str(&json);
+            assert_eq!(back.ok(), Some(Money(fen)), "{json}");
+            // Whole yuan of any size are written as integers.
+            let whole = Money((x % (i64::MAX as u64 / 100)) as i64 * 100);
+            let json = serde_json::to_string(&whole).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Money>(&json).ok(),
+                Some(whole),
+                "{json}"
+            );
+        }
+        // Beyond 15 digits an amount with fen is refused rather than silently rounded.
+        assert!(serde_json::from_str::<Money>("\"10000000000000.01\"").is_err());
+        assert!(serde_json::from_str::<Money>("604021021238429.9").is_err());
+        assert_eq!(
+            serde_json::from_str::<Money>("\"9999999999999.99\"").ok(),
+            Some(Money(999_999_999_999_999))
+        );
     }
 
     #[test]

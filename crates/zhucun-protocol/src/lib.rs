@@ -222,7 +222,7 @@ pub fn decode<T: DeserializeOwned + Versioned>(
         .map_err(|e| CodecError::Compression(e.to_string()))?;
     let mut cbor = Vec::new();
     (&mut dec)
-        .take(max_decoded as u64 + 1)
+        .take((max_decoded as u64).saturating_add(1))
         .read_to_end(&mut cbor)
         .map_err(|e| CodecError::Compression(e.to_string()))?;
     if cbor.len() > max_decoded {
@@ -282,6 +282,8 @@ mod tests {
             decode::<SyncRequest>(&bytes, DEFAULT_MAX_DECODED).unwrap(),
             r
         );
+        // No limit at all is a limit too (the reader's cap must not overflow to zero).
+        assert_eq!(decode::<SyncRequest>(&bytes, usize::MAX).unwrap(), r);
     }
 
     #[test]
