@@ -22,6 +22,7 @@ use zhucun_protocol::{
 use crate::blobs::{BlobDir, BlobError};
 use crate::identity;
 use crate::metrics::{Metrics, UNMATCHED_ROUTE};
+use crate::ratelimit::{ClientIp, RateLimiter, RateLimits};
 use crate::store::{DeviceAuth, NewDevice, Store, StoreError};
 use crate::sync::UnitPaths;
 
@@ -50,6 +51,8 @@ pub struct AppState {
     pub blobs: Option<Arc<BlobDir>>,
     /// What `GET /metrics` exposes.
     pub metrics: Metrics,
+    /// Failed token and enrolment-code attempts per client address.
+    pub limiter: RateLimiter,
     units: RwLock<UnitPaths>,
 }
 
@@ -63,11 +66,21 @@ impl AppState {
         limits: Limits,
         blobs: Option<BlobDir>,
     ) -> Arc<AppState> {
+        Self::with_rate_limits(store, limits, blobs, RateLimits::default())
+    }
+
+    pub fn with_rate_limits(
+        store: Arc<dyn Store>,
+        limits: Limits,
+        blobs: Option<BlobDir>,
+        rate: RateLimits,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
             store,
             limits,
             blobs: blobs.map(Arc::new),
             metrics: Metrics::new(),
+            limiter: RateLimiter::new(rate),
             units: RwLock::new(HashMap::new()),
         })
     }
@@ -90,6 +103,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -98,6 +113,24 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `429 rate_limited` when `ip` has used up its failed attempts.
+    fn check_limit(state: &AppState, ip: ClientIp) -> Result<(), ApiError> {
+        match state.limiter.blocked(ip.0) {
+            None => Ok(()),
+            Some(wait) => {
+                let secs = wait.as_secs() + 1;
+                let mut e = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("too many failed attempts from this address: try again in {secs} s"),
+                );
+                e.retry_after = Some(secs);
+                Err(e)
+            }
         }
     }
 }
@@ -107,8 +140,12 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
+        let retry = self
+            .retry_after
+            .map(|s| [(header::RETRY_AFTER, s.to_string())]);
         (
             self.status,
+            retry,
             Json(ErrorBody {
                 code: self.code.to_string(),
                 message: self.message,
@@ -183,7 +220,15 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for Device {
         parts: &mut axum::http::request::Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(state, &parts.headers).await.map(Device)
+        let ip = ClientIp(state.limiter.client_ip(parts));
+        ApiError::check_limit(state, ip)?;
+        let res = authenticate(state, &parts.headers).await;
+        if let Err(e) = &res {
+            if matches!(e.code, "bad_token" | "device_revoked") {
+                state.limiter.failed(ip.0);
+            }
+        }
+        res.map(Device)
     }
 }
 
@@ -267,9 +312,16 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 
 async fn enroll(
     State(state): State<Arc<AppState>>,
+    ip: ClientIp,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
+    ApiError::check_limit(&state, ip)?;
     let res = enroll_device(&state, body).await;
+    if let Err(e) = &res {
+        if matches!(e.code, "code_invalid" | "code_used" | "code_expired") {
+            state.limiter.failed(ip.0);
+        }
+    }
     state.metrics.enrolment(match &res {
         Ok(_) => "ok",
         Err(e) => e.code,
@@ -341,7 +393,14 @@ async fn sync(
     let req: SyncRequest = zhucun_protocol::decode(&body, state.limits.max_decoded)?;
     let pushed = req.push.len();
     let units = state.unit_paths().await?;
-    let resp = crate::sync::sync(state.store.as_ref(), &units, &dev, req).await?;
+    let resp = crate::sync::sync_with_blobs(
+        state.store.as_ref(),
+        &units,
+        &dev,
+        req,
+        state.blobs.as_deref(),
+    )
+    .await?;
     let out = encode_sync(&resp)?;
     state.metrics.sync_round(&resp, pushed);
     state.metrics.sync_bytes(SYNC, body.len(), out.len());
@@ -365,7 +424,14 @@ async fn sync_doc(
     let body = body.map_err(body_error)?;
     let req: DocSyncRequest = zhucun_protocol::decode(&body, state.limits.max_decoded)?;
     let units = state.unit_paths().await?;
-    let resp = crate::sync::sync_doc(state.store.as_ref(), &units, &dev, req).await?;
+    let resp = crate::sync::sync_doc(
+        state.store.as_ref(),
+        &units,
+        &dev,
+        req,
+        state.blobs.as_deref(),
+    )
+    .await?;
     let out = encode_sync(&resp)?;
     state.metrics.doc_sync_round(&resp);
     state.metrics.sync_bytes(SYNC_DOC, body.len(), out.len());
@@ -449,11 +515,14 @@ async fn blocking<T: Send + 'static>(
 
 async fn blob_status(
     State(state): State<Arc<AppState>>,
-    Device(_): Device,
+    Device(dev): Device,
     axum::extract::Path(hash): axum::extract::Path<String>,
 ) -> Result<Response, ApiError> {
+    crate::blobs::check_hash(&hash)?;
     let dir = blob_dir(&state)?;
-    let st = blocking(move || dir.status(&hash)).await?;
+    // A blob no record in scope refers to looks unknown until the device proves it holds it.
+    let visible = state.store.blob_visible(&hash, &dev.scope_paths).await?;
+    let st = blocking(move || dir.status_for(&hash, &dev.device_id, visible)).await?;
     Ok(Json(st).into_response())
 }
 
@@ -480,8 +549,10 @@ async fn blob_put(
         .size;
     let body = body.map_err(body_error)?;
     let dir = blob_dir(&state)?;
-    let h = hash.clone();
-    let st = blocking(move || dir.put_chunk(&h, size, idx, &body)).await?;
+    crate::blobs::check_hash(&hash)?;
+    let visible = state.store.blob_visible(&hash, &dev.scope_paths).await?;
+    let (h, d) = (hash.clone(), dev.device_id.clone());
+    let st = blocking(move || dir.put_chunk_for(&h, size, idx, &body, &d, visible)).await?;
     if st.complete {
         tracing::info!(device = %dev.device_id, size, "attachment received");
     }

@@ -12,6 +12,7 @@ pub mod blobs;
 pub mod identity;
 pub mod metrics;
 pub mod postgres;
+pub mod ratelimit;
 pub mod sqlite;
 pub mod store;
 pub mod sync;

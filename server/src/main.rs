@@ -21,6 +21,12 @@ listen = "127.0.0.1:8080"          # ZHUCUN_LISTEN
 db = "sqlite://zhucun-server.db"   # ZHUCUN_DB; or postgres://user@host/dbname
 blob_dir = "blobs"                 # ZHUCUN_BLOB_DIR
 max_body = 16777216                # ZHUCUN_MAX_BODY: largest request body in bytes
+# Failed token or enrolment-code attempts one client address may make per minute before it is
+# answered 429 (ZHUCUN_MAX_AUTH_FAILURES).
+max_auth_failures = 10
+# Reverse proxies whose X-Forwarded-For names the client (ZHUCUN_TRUST_PROXY, comma-separated).
+# Behind a proxy not listed here every client shares the proxy's address and its limit.
+trust_proxy = []
 "#;
 
 #[derive(Parser)]
@@ -47,6 +53,12 @@ enum Cmd {
         max_body: Option<usize>,
         #[arg(long, env = "ZHUCUN_BLOB_DIR")]
         blob_dir: Option<PathBuf>,
+        /// Failed token or enrolment-code attempts per client address and minute before 429.
+        #[arg(long, env = "ZHUCUN_MAX_AUTH_FAILURES")]
+        max_auth_failures: Option<u32>,
+        /// A reverse proxy whose X-Forwarded-For header names the client (repeat, or commas).
+        #[arg(long, env = "ZHUCUN_TRUST_PROXY", value_delimiter = ',')]
+        trust_proxy: Vec<std::net::IpAddr>,
     },
     /// Seed the demo organisation into an empty database and print its codes.
     Demo {
@@ -122,6 +134,8 @@ struct FileSettings {
     db: Option<String>,
     blob_dir: Option<PathBuf>,
     max_body: Option<usize>,
+    max_auth_failures: Option<u32>,
+    trust_proxy: Option<Vec<std::net::IpAddr>>,
 }
 
 fn file_settings(path: &Option<PathBuf>) -> Result<FileSettings> {
@@ -171,6 +185,8 @@ async fn run(cli: Cli) -> Result<()> {
             listen,
             max_body,
             blob_dir,
+            max_auth_failures,
+            trust_proxy,
         } => {
             let listen = listen
                 .or(file.listen)
@@ -195,7 +211,16 @@ async fn run(cli: Cli) -> Result<()> {
                 ..Default::default()
             };
             let store = open_store(&db).await?;
-            let state = api::AppState::with_blobs(store, limits, Some(blobs));
+            let mut rate = zhucun_server::ratelimit::RateLimits::default();
+            if let Some(n) = max_auth_failures.or(file.max_auth_failures) {
+                rate.max_failures = n;
+            }
+            rate.trusted_proxies = if trust_proxy.is_empty() {
+                file.trust_proxy.unwrap_or_default()
+            } else {
+                trust_proxy
+            };
+            let state = api::AppState::with_rate_limits(store, limits, Some(blobs), rate);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("listening on {addr}"))?;
@@ -203,7 +228,9 @@ async fn run(cli: Cli) -> Result<()> {
             // Tests and scripts read this line to find the port.
             println!("zhucun-server listening on http://{local}");
             tracing::info!(%local, backend = db.split(':').next().unwrap_or(""), "serving");
-            axum::serve(listener, api::router(state))
+            // With each connection's peer address: the guessing limits are per client.
+            let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown_signal())
                 .await?;
             tracing::info!("stopped");
