@@ -286,6 +286,11 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The file the server logs to (stderr, all runs of this server appended).
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
     /// The directory the server keeps attachments in.
     pub fn blob_dir(&self) -> PathBuf {
         self.blobs.path().join("blobs")

@@ -45,8 +45,35 @@ fn put_lines(c: &Client, lines: &[Value]) -> Vec<String> {
         .collect()
 }
 
-fn sync_rounds_logged(server: &Server) -> usize {
-    server.logs().matches("sync round").count()
+/// Counts the sync rounds a server logged since the last look.
+struct RoundWatch {
+    path: std::path::PathBuf,
+    offset: u64,
+}
+
+impl RoundWatch {
+    fn new(server: &Server) -> RoundWatch {
+        let path = server.log_path().to_path_buf();
+        let offset = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        RoundWatch { path, offset }
+    }
+
+    fn new_rounds(&mut self) -> usize {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut f) = std::fs::File::open(&self.path) else {
+            return 0;
+        };
+        let mut buf = Vec::new();
+        if f.seek(SeekFrom::Start(self.offset)).is_err() || f.read_to_end(&mut buf).is_err() {
+            return 0;
+        }
+        // Only whole lines: a line being written is read next time.
+        let whole = buf.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+        self.offset += whole as u64;
+        String::from_utf8_lossy(&buf[..whole])
+            .matches("sync round")
+            .count()
+    }
 }
 
 #[test]
@@ -65,7 +92,9 @@ fn sigkill_during_client_sync_loses_nothing() {
     // What `a` saved and had acknowledged by `put`: id → (topic, last place).
     let mut saved: HashMap<String, (String, Option<String>)> = HashMap::new();
     let mut other_saved: Vec<String> = Vec::new();
-    let mut window = Duration::from_millis(400);
+    // Kills land uniformly in [0, window); the window follows the syncs' length, so about a
+    // quarter of the syncs finish first and the rest are killed at any point of theirs.
+    let mut window = Duration::from_millis(1000);
     let (mut landed, mut mid_round, mut finished, mut rounds) = (0u64, 0u64, 0u64, 0u64);
     let started = Instant::now();
     while landed < kills {
@@ -102,7 +131,7 @@ fn sigkill_during_client_sync_loses_nothing() {
             }
         }
         // Another device of the same village gives `a` something to pull.
-        if rounds % 3 == 0 {
+        if rounds % 5 == 0 {
             let lines: Vec<Value> = (0..rng.random_range(5..30))
                 .map(|k| {
                     json!({"activity_kind": "party_lecture", "date": "2026-05-02",
@@ -113,7 +142,7 @@ fn sigkill_during_client_sync_loses_nothing() {
             other_saved.extend(put_lines(&other, &lines));
             other.sync();
         }
-        let logged = sync_rounds_logged(&server);
+        let mut watch = RoundWatch::new(&server);
         let mut child = Command::new(bin("zhucun"))
             .arg("--data-dir")
             .arg(a.dir.path())
@@ -123,20 +152,39 @@ fn sigkill_during_client_sync_loses_nothing() {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn zhucun sync");
-        let wait = window.mul_f64(rng.random_range(0.0..1.0));
-        std::thread::sleep(wait);
+        // Half the kills at any moment of the sync; half within 40 ms of the server answering
+        // one of its rounds (acks being marked, a pulled page being applied, the next round).
+        let aim_mid_round = rng.random_bool(0.5);
+        let mut answered = 0;
+        if aim_mid_round {
+            let begun = Instant::now();
+            while answered == 0
+                && begun.elapsed() < Duration::from_secs(20)
+                && matches!(child.try_wait(), Ok(None))
+            {
+                std::thread::sleep(Duration::from_millis(1));
+                answered += watch.new_rounds();
+            }
+            std::thread::sleep(Duration::from_micros(rng.random_range(0..40_000)));
+        } else {
+            std::thread::sleep(window.mul_f64(rng.random_range(0.0..1.0)));
+        }
         match child.try_wait() {
             Ok(Some(_)) => {
                 // Finished before the kill: aim earlier.
                 finished += 1;
-                window = window.mul_f64(0.85).max(Duration::from_millis(30));
+                if !aim_mid_round {
+                    window = window.mul_f64(0.7).max(Duration::from_millis(30));
+                }
             }
             _ => {
                 child.kill().expect("SIGKILL");
                 let _ = child.wait();
                 landed += 1;
-                window = window.mul_f64(1.05).min(Duration::from_secs(5));
-                if sync_rounds_logged(&server) > logged {
+                if !aim_mid_round {
+                    window = window.mul_f64(1.15).min(Duration::from_secs(10));
+                }
+                if answered + watch.new_rounds() > 0 {
                     mid_round += 1;
                 }
             }
@@ -184,7 +232,11 @@ fn sigkill_during_client_sync_loses_nothing() {
     for (id, (topic, place)) in &saved {
         let r = &records[id];
         assert_eq!(r["topic"].as_str(), Some(topic.as_str()), "seed {seed}");
-        assert_eq!(r["place"].as_str(), place.as_deref(), "seed {seed}");
+        assert_eq!(
+            r["place"].as_str().unwrap_or(""),
+            place.as_deref().unwrap_or(""),
+            "seed {seed}"
+        );
     }
     for id in &other_saved {
         assert!(records.contains_key(id), "seed {seed}: {id} lost");
@@ -199,7 +251,7 @@ fn sigkill_during_client_sync_loses_nothing() {
         started.elapsed().as_secs_f64()
     );
     assert!(
-        mid_round * 10 >= landed,
+        mid_round * 4 >= landed,
         "seed {seed}: too few kills landed inside a sync ({mid_round} of {landed})"
     );
 }
@@ -221,13 +273,21 @@ struct Work {
     syncs_failed: u64,
 }
 
-fn client_loop(c: &Client, i: usize, shared: &str, seed: u64, stop: &AtomicBool) -> Work {
+fn client_loop(
+    c: &Client,
+    i: usize,
+    shared: &str,
+    seed: u64,
+    stop: &AtomicBool,
+    syncing: &AtomicU64,
+) -> Work {
     let mut rng = StdRng::seed_from_u64(seed.wrapping_add(i as u64));
     let mut w = Work::default();
     let mut k = 0;
     while !stop.load(Ordering::Relaxed) {
         k += 1;
-        match rng.random_range(0..3) {
+        // Half of the time syncing, so most kills find a sync in progress.
+        match rng.random_range(0..4) {
             0 => {
                 let topic = format!("设备{i} 记录{k}");
                 let id = c.put(
@@ -252,7 +312,10 @@ fn client_loop(c: &Client, i: usize, shared: &str, seed: u64, stop: &AtomicBool)
             }
             _ => {
                 let before = w.saved.len();
-                match c.try_sync() {
+                syncing.fetch_add(1, Ordering::SeqCst);
+                let done = c.try_sync();
+                syncing.fetch_sub(1, Ordering::SeqCst);
+                match done {
                     Some(s) if s["pending"] == 0 && s["rejected"] == 0 => {
                         w.server_acked = before;
                         w.syncs_ok += 1;
@@ -286,17 +349,23 @@ fn server_kills(b: &Backend, kills: u64, seed: u64) {
     let stop = AtomicBool::new(false);
     let started = Instant::now();
     let downtime = AtomicU64::new(0);
+    // Clients inside `zhucun sync` right now, and kills that found one there.
+    let syncing = AtomicU64::new(0);
+    let mut during_sync = 0u64;
     let works: Vec<Work> = std::thread::scope(|s| {
         let handles: Vec<_> = clients
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let (shared, stop) = (&shared, &stop);
-                s.spawn(move || client_loop(c, i, shared, seed, stop))
+                let (shared, stop, syncing) = (&shared, &stop, &syncing);
+                s.spawn(move || client_loop(c, i, shared, seed, stop, syncing))
             })
             .collect();
         for _ in 0..kills {
             std::thread::sleep(Duration::from_millis(rng.random_range(100..600)));
+            if syncing.load(Ordering::SeqCst) > 0 {
+                during_sync += 1;
+            }
             server.kill();
             let down = Duration::from_millis(rng.random_range(0..200));
             std::thread::sleep(down);
@@ -373,7 +442,8 @@ fn server_kills(b: &Backend, kills: u64, seed: u64) {
     let ok: u64 = works.iter().map(|w| w.syncs_ok).sum();
     let failed: u64 = works.iter().map(|w| w.syncs_failed).sum();
     println!(
-        "{name}: {kills} server SIGKILLs + restarts in {:.0} s ({} ms down in all), 3 clients: \
+        "{name}: {kills} server SIGKILLs + restarts ({during_sync} while a client was inside \
+         `zhucun sync`) in {:.0} s ({} ms down in all), 3 clients: \
          {saved} saves ({acked} seen acknowledged by the server, all there before the clean \
          sync), {ok} syncs completed, {failed} cut short; {} records converged",
         started.elapsed().as_secs_f64(),
@@ -383,6 +453,10 @@ fn server_kills(b: &Backend, kills: u64, seed: u64) {
     assert!(
         ok > 0 && acked > 0,
         "{name} (seed {seed}): no sync ever completed"
+    );
+    assert!(
+        during_sync * 4 >= kills,
+        "{name} (seed {seed}): only {during_sync} of {kills} kills found a client syncing"
     );
 }
 
