@@ -22,6 +22,7 @@ use zhucun_protocol::{
 use crate::blobs::{BlobDir, BlobError};
 use crate::identity;
 use crate::metrics::{Metrics, UNMATCHED_ROUTE};
+use crate::ratelimit::{ClientIp, RateLimiter, RateLimits};
 use crate::store::{DeviceAuth, NewDevice, Store, StoreError};
 use crate::sync::UnitPaths;
 
@@ -52,6 +53,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// How the office dashboard is served.
     pub web: crate::web::WebConfig,
+    /// Failed token and enrolment-code attempts per client address.
+    pub limiter: RateLimiter,
     units: RwLock<UnitPaths>,
 }
 
@@ -65,7 +68,22 @@ impl AppState {
         limits: Limits,
         blobs: Option<BlobDir>,
     ) -> Arc<AppState> {
-        Self::build(store, limits, blobs, crate::web::WebConfig::default())
+        Self::build(
+            store,
+            limits,
+            blobs,
+            crate::web::WebConfig::default(),
+            RateLimits::default(),
+        )
+    }
+
+    pub fn with_rate_limits(
+        store: Arc<dyn Store>,
+        limits: Limits,
+        blobs: Option<BlobDir>,
+        rate: RateLimits,
+    ) -> Arc<AppState> {
+        Self::build(store, limits, blobs, crate::web::WebConfig::default(), rate)
     }
 
     pub fn build(
@@ -73,6 +91,7 @@ impl AppState {
         limits: Limits,
         blobs: Option<BlobDir>,
         web: crate::web::WebConfig,
+        rate: RateLimits,
     ) -> Arc<AppState> {
         Arc::new(AppState {
             store,
@@ -80,6 +99,7 @@ impl AppState {
             blobs: blobs.map(Arc::new),
             metrics: Metrics::new(),
             web,
+            limiter: RateLimiter::new(rate),
             units: RwLock::new(HashMap::new()),
         })
     }
@@ -102,6 +122,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -110,6 +132,24 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `429 rate_limited` when `ip` has used up its failed attempts.
+    fn check_limit(state: &AppState, ip: ClientIp) -> Result<(), ApiError> {
+        match state.limiter.blocked(ip.0) {
+            None => Ok(()),
+            Some(wait) => {
+                let secs = wait.as_secs() + 1;
+                let mut e = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("too many failed attempts from this address: try again in {secs} s"),
+                );
+                e.retry_after = Some(secs);
+                Err(e)
+            }
         }
     }
 }
@@ -119,8 +159,12 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
+        let retry = self
+            .retry_after
+            .map(|s| [(header::RETRY_AFTER, s.to_string())]);
         (
             self.status,
+            retry,
             Json(ErrorBody {
                 code: self.code.to_string(),
                 message: self.message,
@@ -195,7 +239,15 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for Device {
         parts: &mut axum::http::request::Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(state, &parts.headers).await.map(Device)
+        let ip = ClientIp(state.limiter.client_ip(parts));
+        ApiError::check_limit(state, ip)?;
+        let res = authenticate(state, &parts.headers).await;
+        if let Err(e) = &res {
+            if matches!(e.code, "bad_token" | "device_revoked") {
+                state.limiter.failed(ip.0);
+            }
+        }
+        res.map(Device)
     }
 }
 
@@ -279,9 +331,16 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 
 async fn enroll(
     State(state): State<Arc<AppState>>,
+    ip: ClientIp,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
+    ApiError::check_limit(&state, ip)?;
     let res = enroll_device(&state, body).await;
+    if let Err(e) = &res {
+        if matches!(e.code, "code_invalid" | "code_used" | "code_expired") {
+            state.limiter.failed(ip.0);
+        }
+    }
     state.metrics.enrolment(match &res {
         Ok(_) => "ok",
         Err(e) => e.code,
@@ -353,7 +412,14 @@ async fn sync(
     let req: SyncRequest = zhucun_protocol::decode(&body, state.limits.max_decoded)?;
     let pushed = req.push.len();
     let units = state.unit_paths().await?;
-    let resp = crate::sync::sync(state.store.as_ref(), &units, &dev, req).await?;
+    let resp = crate::sync::sync_with_blobs(
+        state.store.as_ref(),
+        &units,
+        &dev,
+        req,
+        state.blobs.as_deref(),
+    )
+    .await?;
     let out = encode_sync(&resp)?;
     state.metrics.sync_round(&resp, pushed);
     state.metrics.sync_bytes(SYNC, body.len(), out.len());
@@ -377,7 +443,14 @@ async fn sync_doc(
     let body = body.map_err(body_error)?;
     let req: DocSyncRequest = zhucun_protocol::decode(&body, state.limits.max_decoded)?;
     let units = state.unit_paths().await?;
-    let resp = crate::sync::sync_doc(state.store.as_ref(), &units, &dev, req).await?;
+    let resp = crate::sync::sync_doc(
+        state.store.as_ref(),
+        &units,
+        &dev,
+        req,
+        state.blobs.as_deref(),
+    )
+    .await?;
     let out = encode_sync(&resp)?;
     state.metrics.doc_sync_round(&resp);
     state.metrics.sync_bytes(SYNC_DOC, body.len(), out.len());
@@ -461,11 +534,14 @@ async fn blocking<T: Send + 'static>(
 
 async fn blob_status(
     State(state): State<Arc<AppState>>,
-    Device(_): Device,
+    Device(dev): Device,
     axum::extract::Path(hash): axum::extract::Path<String>,
 ) -> Result<Response, ApiError> {
+    crate::blobs::check_hash(&hash)?;
     let dir = blob_dir(&state)?;
-    let st = blocking(move || dir.status(&hash)).await?;
+    // A blob no record in scope refers to looks unknown until the device proves it holds it.
+    let visible = state.store.blob_visible(&hash, &dev.scope_paths).await?;
+    let st = blocking(move || dir.status_for(&hash, &dev.device_id, visible)).await?;
     Ok(Json(st).into_response())
 }
 
@@ -492,8 +568,10 @@ async fn blob_put(
         .size;
     let body = body.map_err(body_error)?;
     let dir = blob_dir(&state)?;
-    let h = hash.clone();
-    let st = blocking(move || dir.put_chunk(&h, size, idx, &body)).await?;
+    crate::blobs::check_hash(&hash)?;
+    let visible = state.store.blob_visible(&hash, &dev.scope_paths).await?;
+    let (h, d) = (hash.clone(), dev.device_id.clone());
+    let st = blocking(move || dir.put_chunk_for(&h, size, idx, &body, &d, visible)).await?;
     if st.complete {
         tracing::info!(device = %dev.device_id, size, "attachment received");
     }

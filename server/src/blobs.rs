@@ -2,6 +2,11 @@
 //! fixed-size chunks so a cut upload resumes at the first missing chunk. A blob counts as
 //! present only once every chunk is here and the whole matches its SHA-256; until then its
 //! chunks wait under `partial/`. Names are checked hashes, so nothing escapes the directory.
+//!
+//! What a device learns about a blob is scoped: a blob that no record in its scope refers to
+//! looks unknown to it until it proves it holds the content by uploading every chunk (each
+//! compared with the stored bytes; nothing stored is ever overwritten). The proofs are empty
+//! files `holders/<hash>/<device>.<chunk>`.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -77,6 +82,73 @@ impl BlobDir {
         self.root.join("partial").join(h)
     }
 
+    fn proof_path(&self, h: &str, device: &str, idx: u64) -> Option<PathBuf> {
+        // Device ids are the server's own (`dev-<hex>`); anything else never becomes a name.
+        let safe = !device.is_empty()
+            && device
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        safe.then(|| {
+            self.root
+                .join("holders")
+                .join(h)
+                .join(format!("{device}.{idx}"))
+        })
+    }
+
+    fn prove(&self, h: &str, device: &str, idx: u64) -> Result<(), BlobError> {
+        if let Some(p) = self.proof_path(h, device, idx) {
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::write(p, b"")?;
+        }
+        Ok(())
+    }
+
+    /// The status of blob `h` as `device` may see it: the real one when a record in its scope
+    /// refers to the blob (`visible`), else only what the device proved it holds.
+    pub fn status_for(
+        &self,
+        h: &str,
+        device: &str,
+        visible: bool,
+    ) -> Result<BlobStatus, BlobError> {
+        let st = self.status(h)?;
+        if visible || !st.complete {
+            return Ok(st);
+        }
+        let size = st.size.unwrap_or(0);
+        let missing: Vec<u64> = (0..chunks(size))
+            .filter(|i| !self.proof_path(h, device, *i).is_some_and(|p| p.exists()))
+            .collect();
+        let proved = (missing.len() as u64) < chunks(size);
+        Ok(BlobStatus {
+            hash: h.into(),
+            size: proved.then_some(size),
+            complete: missing.is_empty(),
+            missing: if proved { missing } else { Vec::new() },
+        })
+    }
+
+    /// [`BlobDir::put_chunk`] by `device`, answered with [`BlobDir::status_for`]: a chunk of
+    /// a blob already complete must equal the stored bytes, and counts as that device's proof.
+    pub fn put_chunk_for(
+        &self,
+        h: &str,
+        size: u64,
+        idx: u64,
+        bytes: &[u8],
+        device: &str,
+        visible: bool,
+    ) -> Result<BlobStatus, BlobError> {
+        let st = self.put_chunk(h, size, idx, bytes)?;
+        if st.complete && !visible {
+            self.prove(h, device, idx)?;
+        }
+        self.status_for(h, device, visible)
+    }
+
     fn known_size(&self, h: &str) -> Result<Option<u64>, BlobError> {
         match std::fs::read_to_string(self.partial_dir(h).join("size")) {
             Ok(s) => Ok(s.trim().parse().ok()),
@@ -131,7 +203,11 @@ impl BlobDir {
                 limit: self.max_size,
             });
         }
-        if self.complete_path(h).exists() {
+        if let Ok(m) = std::fs::metadata(self.complete_path(h)) {
+            // Already here: the chunk must be the stored one (it is never overwritten).
+            if m.len() != size || self.read_chunk(h, idx).ok().as_deref() != Some(bytes) {
+                return Err(BlobError::HashMismatch(h.into()));
+            }
             return self.status(h);
         }
         let n = chunks(size);

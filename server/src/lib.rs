@@ -15,6 +15,7 @@ pub mod identity;
 pub mod metrics;
 pub mod office;
 pub mod postgres;
+pub mod ratelimit;
 pub mod sqlite;
 pub mod store;
 pub mod sync;

@@ -23,6 +23,12 @@ blob_dir = "blobs"                 # ZHUCUN_BLOB_DIR
 dashboard_dir = "ui/dist-dashboard" # ZHUCUN_DASHBOARD_DIR; the built office dashboard, served at /
 secure_cookies = false             # ZHUCUN_SECURE_COOKIES; true behind HTTPS (also set per request by X-Forwarded-Proto: https)
 max_body = 16777216                # ZHUCUN_MAX_BODY: largest request body in bytes
+# Failed token or enrolment-code attempts one client address may make per minute before it is
+# answered 429 (ZHUCUN_MAX_AUTH_FAILURES).
+max_auth_failures = 10
+# Reverse proxies whose X-Forwarded-For names the client (ZHUCUN_TRUST_PROXY, comma-separated).
+# Behind a proxy not listed here every client shares the proxy's address and its limit.
+trust_proxy = []
 "#;
 
 #[derive(Parser)]
@@ -55,6 +61,12 @@ enum Cmd {
         /// Mark the dashboard's session cookie Secure on every response.
         #[arg(long, env = "ZHUCUN_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Failed token or enrolment-code attempts per client address and minute before 429.
+        #[arg(long, env = "ZHUCUN_MAX_AUTH_FAILURES")]
+        max_auth_failures: Option<u32>,
+        /// A reverse proxy whose X-Forwarded-For header names the client (repeat, or commas).
+        #[arg(long, env = "ZHUCUN_TRUST_PROXY", value_delimiter = ',')]
+        trust_proxy: Vec<std::net::IpAddr>,
     },
     /// Seed the demo organisation into an empty database and print its codes.
     Demo {
@@ -132,6 +144,8 @@ struct FileSettings {
     max_body: Option<usize>,
     dashboard_dir: Option<PathBuf>,
     secure_cookies: Option<bool>,
+    max_auth_failures: Option<u32>,
+    trust_proxy: Option<Vec<std::net::IpAddr>>,
 }
 
 fn file_settings(path: &Option<PathBuf>) -> Result<FileSettings> {
@@ -183,6 +197,8 @@ async fn run(cli: Cli) -> Result<()> {
             blob_dir,
             dashboard_dir,
             secure_cookies,
+            max_auth_failures,
+            trust_proxy,
         } => {
             let listen = listen
                 .or(file.listen)
@@ -221,7 +237,16 @@ async fn run(cli: Cli) -> Result<()> {
                 dashboard_dir,
                 secure_cookies: secure_cookies || file.secure_cookies.unwrap_or(false),
             };
-            let state = api::AppState::build(store, limits, Some(blobs), web);
+            let mut rate = zhucun_server::ratelimit::RateLimits::default();
+            if let Some(n) = max_auth_failures.or(file.max_auth_failures) {
+                rate.max_failures = n;
+            }
+            rate.trusted_proxies = if trust_proxy.is_empty() {
+                file.trust_proxy.unwrap_or_default()
+            } else {
+                trust_proxy
+            };
+            let state = api::AppState::build(store, limits, Some(blobs), web, rate);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("listening on {addr}"))?;
@@ -229,7 +254,9 @@ async fn run(cli: Cli) -> Result<()> {
             // Tests and scripts read this line to find the port.
             println!("zhucun-server listening on http://{local}");
             tracing::info!(%local, backend = db.split(':').next().unwrap_or(""), "serving");
-            axum::serve(listener, api::router(state))
+            // With each connection's peer address: the guessing limits are per client.
+            let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown_signal())
                 .await?;
             tracing::info!("stopped");

@@ -12,6 +12,7 @@ use zhucun_protocol::{
     SyncResponse, VERSION,
 };
 
+use crate::blobs::BlobDir;
 use crate::store::{
     in_scope, DeviceAuth, ProjectionRow, RecordWrite, Store, StoreError, StoredDoc,
 };
@@ -54,7 +55,8 @@ fn record_units(village: &str, rec: Option<&AnyRecord>) -> Vec<String> {
 }
 
 enum Planned {
-    Write(Box<RecordWrite>, Ack),
+    /// A write, its ack, and the attachments it newly refers to.
+    Write(Box<RecordWrite>, Ack, Vec<String>),
     Ack(Ack),
     Reject(Reject),
     Resync(String),
@@ -205,6 +207,15 @@ fn plan_one(
         log.push(bytes.clone());
     }
     let facts = record.facts();
+    let old_blobs: HashSet<String> = previous
+        .map(|p| p.blob_refs().into_iter().map(|(_, h)| h).collect())
+        .unwrap_or_default();
+    let new_blobs: Vec<String> = record
+        .blob_refs()
+        .into_iter()
+        .map(|(_, h)| h)
+        .filter(|h| !old_blobs.contains(h))
+        .collect();
     Planned::Write(
         Box::new(RecordWrite {
             id: id.to_string(),
@@ -225,7 +236,42 @@ fn plan_one(
             blobs: record.blob_refs().into_iter().map(|(_, h)| h).collect(),
         }),
         ack,
+        new_blobs,
     )
+}
+
+/// A record may newly refer to an attachment that records outside the device's scope refer
+/// to only when the device proved it holds the content (uploaded every chunk): otherwise
+/// knowing a hash would make another village's photo visible. `None` when the refs are fine.
+async fn claim_check(
+    store: &dyn Store,
+    blobs: Option<&BlobDir>,
+    dev: &DeviceAuth,
+    id: &str,
+    new_blobs: &[String],
+) -> Result<Option<Reject>, StoreError> {
+    let everywhere = ["/".to_string()];
+    for h in new_blobs {
+        if store.blob_visible(h, &dev.scope_paths).await?
+            || !store.blob_visible(h, &everywhere).await?
+        {
+            continue;
+        }
+        let held = blobs.is_some_and(|b| {
+            b.status_for(h, &dev.device_id, false)
+                .is_ok_and(|st| st.complete)
+        });
+        if !held {
+            return Ok(Some(reject(
+                id,
+                RejectCode::OutOfScope,
+                format!(
+                    "attachment {h} belongs to records outside this device's scope: upload it from this device first"
+                ),
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// A short fingerprint of a log entry (first 8 bytes of its SHA-256).
@@ -234,21 +280,36 @@ pub fn entry_check(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes)[..8].to_vec()
 }
 
-/// Serve one `POST /v1/sync`.
+/// Serve one `POST /v1/sync` without a blob directory (no device can prove it holds an
+/// attachment; see [`sync_with_blobs`]).
 pub async fn sync(
     store: &dyn Store,
     units: &UnitPaths,
     dev: &DeviceAuth,
     req: SyncRequest,
 ) -> Result<SyncResponse, StoreError> {
+    sync_with_blobs(store, units, dev, req, None).await
+}
+
+/// Serve one `POST /v1/sync`.
+pub async fn sync_with_blobs(
+    store: &dyn Store,
+    units: &UnitPaths,
+    dev: &DeviceAuth,
+    req: SyncRequest,
+    blobs: Option<&BlobDir>,
+) -> Result<SyncResponse, StoreError> {
     let mut acks = Vec::new();
     let mut rejects = Vec::new();
     let mut resync = Vec::new();
     // A record pushed twice in one request: the later entry wins (both carry the same history).
     let mut seen = HashSet::new();
-    let pushes: Vec<&PushRecord> = req
+    let cursor = req.cursor;
+    let cursor_check_sent = req.cursor_check;
+    let page_bytes_asked = req.page_bytes;
+    let mut pushes: Vec<PushRecord> = req
         .push
-        .iter()
+        .into_iter()
         .rev()
         .filter(|p| seen.insert(p.id.clone()))
         .collect();
@@ -265,11 +326,31 @@ pub async fn sync(
             .map(|d| (d.id.clone(), d))
             .collect();
         let mut writes = Vec::new();
-        for p in &pushes {
-            match plan_one(dev, units, p, stored.get(&p.id)) {
-                Planned::Write(w, a) => {
-                    writes.push(*w);
-                    acks.push(a);
+        // Loading and merging documents is CPU work: off the async workers, so one big push
+        // does not stall every other request on the same worker.
+        let (back, plans) = {
+            let (dev, units) = (dev.clone(), units.clone());
+            tokio::task::spawn_blocking(move || {
+                let plans: Vec<Planned> = pushes
+                    .iter()
+                    .map(|p| plan_one(&dev, &units, p, stored.get(&p.id)))
+                    .collect();
+                (pushes, plans)
+            })
+            .await
+            .map_err(|e| StoreError::Backend(format!("planning a push failed: {e}")))?
+        };
+        pushes = back;
+        for (p, plan) in pushes.iter().zip(plans) {
+            match plan {
+                Planned::Write(w, a, new_blobs) => {
+                    match claim_check(store, blobs, dev, &p.id, &new_blobs).await? {
+                        Some(r) => rejects.push(r),
+                        None => {
+                            writes.push(*w);
+                            acks.push(a);
+                        }
+                    }
                 }
                 Planned::Ack(a) => acks.push(a),
                 Planned::Reject(r) => rejects.push(r),
@@ -290,13 +371,12 @@ pub async fn sync(
     }
     // Is the device's cursor a point of this server's log? A server restored from a backup
     // lacks that entry, or has another one under the same number.
-    let lost = if req.cursor == 0 {
+    let lost = if cursor == 0 {
         false
     } else {
-        match store.entry(req.cursor).await? {
+        match store.entry(cursor).await? {
             None => true,
-            Some(bytes) => req
-                .cursor_check
+            Some(bytes) => cursor_check_sent
                 .as_ref()
                 .is_some_and(|c| c.as_slice() != entry_check(&bytes).as_slice()),
         }
@@ -314,9 +394,9 @@ pub async fn sync(
             cursor_reset: true,
         });
     }
-    let page_bytes = (req.page_bytes as usize).clamp(16 * 1024, MAX_PAGE_BYTES);
+    let page_bytes = (page_bytes_asked as usize).clamp(16 * 1024, MAX_PAGE_BYTES);
     let page = store
-        .pull(&dev.scope_paths, req.cursor, &dev.device_id, page_bytes)
+        .pull(&dev.scope_paths, cursor, &dev.device_id, page_bytes)
         .await?;
     let mut order: Vec<String> = Vec::new();
     let mut by_id: HashMap<String, Vec<serde_bytes::ByteBuf>> = HashMap::new();
@@ -364,6 +444,7 @@ pub async fn sync_doc(
     units: &UnitPaths,
     dev: &DeviceAuth,
     req: DocSyncRequest,
+    blobs: Option<&BlobDir>,
 ) -> Result<DocSyncResponse, StoreError> {
     use zhucun_model::automerge::sync::State;
     let mut attempt = 0;
@@ -432,8 +513,17 @@ pub async fn sync_doc(
                     .map(|h| zhucun_protocol::hash(&h.0))
                     .collect(),
             };
-            match plan_one(dev, units, &push, stored.as_ref()) {
-                Planned::Write(w, _) => match store.commit(&dev.device_id, &[*w]).await {
+            let planned = match plan_one(dev, units, &push, stored.as_ref()) {
+                Planned::Write(w, a, new_blobs) => {
+                    match claim_check(store, blobs, dev, &req.id, &new_blobs).await? {
+                        Some(r) => Planned::Reject(r),
+                        None => Planned::Write(w, a, new_blobs),
+                    }
+                }
+                other => other,
+            };
+            match planned {
+                Planned::Write(w, _, _) => match store.commit(&dev.device_id, &[*w]).await {
                     Ok(()) => {}
                     Err(StoreError::Conflict(_)) if attempt < 8 => {
                         attempt += 1;

@@ -151,46 +151,133 @@ pub fn demo(db: &str) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
+/// Issue a fresh enrolment code for `person`.
+pub fn issue_code(db: &str, person: &str) -> String {
+    let o = server_cmd(db, &["admin", "issue-code", "--person", person]);
+    assert!(
+        o.status.success(),
+        "issue-code: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// The server's records as `zhucun export` prints them (`zhucun-server admin export`).
+pub fn server_export(db: &str) -> String {
+    let o = server_cmd(db, &["admin", "export"]);
+    assert!(
+        o.status.success(),
+        "admin export: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).expect("utf-8")
+}
+
+/// A seed from `ZHUCUN_SEED`, else a random one; printed so a failure can be replayed.
+pub fn seed(what: &str) -> u64 {
+    let seed = std::env::var("ZHUCUN_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    println!("{what} seed = {seed} (replay with ZHUCUN_SEED={seed})");
+    seed
+}
+
+/// A count from the environment variable `var`, else `default`.
+pub fn env_count(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A running server process, stopped on drop.
 pub struct Server {
     pub url: String,
     pub addr: String,
-    child: Child,
-    _blobs: tempfile::TempDir,
+    child: Option<Child>,
+    db: String,
+    blobs: tempfile::TempDir,
     log: PathBuf,
+    log_level: String,
+    extra: Vec<String>,
+    /// Times the process was started (restarts included).
+    pub starts: u32,
 }
 
 impl Server {
-    /// Start a server on `db` with attachments in a fresh directory of its own.
+    /// Start a server on `db` with attachments in a fresh directory of its own, logging at
+    /// debug level.
     pub fn start(db: &str) -> Server {
+        Server::start_with(db, "debug", &[])
+    }
+
+    /// Start a server on `db` logging at `log_level` (`ZHUCUN_LOG`), with `extra` arguments
+    /// after `serve`.
+    pub fn start_with(db: &str, log_level: &str, extra: &[&str]) -> Server {
         let blobs = tempfile::tempdir().expect("blob dir");
         let log = blobs.path().join("server.log");
-        let mut child = Command::new(bin("zhucun-server"))
-            .args(["--db", db, "serve", "--listen", "127.0.0.1:0", "--blob-dir"])
-            .arg(blobs.path())
-            .env("ZHUCUN_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("server log"))
-            .spawn()
-            .expect("start zhucun-server");
-        let out = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(out)
-            .read_line(&mut line)
-            .expect("server banner");
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .expect("url in banner")
-            .to_string();
-        assert!(url.starts_with("http://"), "unexpected banner: {line}");
-        Server {
-            addr: url.trim_start_matches("http://").to_string(),
-            url,
-            child,
-            _blobs: blobs,
+        let mut s = Server {
+            url: String::new(),
+            addr: "127.0.0.1:0".into(),
+            child: None,
+            db: db.to_string(),
+            blobs,
             log,
+            log_level: log_level.to_string(),
+            extra: extra.iter().map(|x| x.to_string()).collect(),
+            starts: 0,
+        };
+        s.spawn();
+        s
+    }
+
+    /// Start the process (again, after [`Server::kill`]) on `self.addr` (port 0 at first);
+    /// retried while the port is not free yet after a kill.
+    pub fn spawn(&mut self) {
+        let blob_dir = self.blobs.path().join("blobs");
+        for attempt in 0..50 {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.log)
+                .expect("server log");
+            let mut child = Command::new(bin("zhucun-server"))
+                .args([
+                    "--db",
+                    &self.db,
+                    "serve",
+                    "--listen",
+                    &self.addr,
+                    "--blob-dir",
+                ])
+                .arg(&blob_dir)
+                .args(&self.extra)
+                .env("ZHUCUN_LOG", &self.log_level)
+                .stdout(Stdio::piped())
+                .stderr(log)
+                .spawn()
+                .expect("start zhucun-server");
+            let out = child.stdout.take().expect("stdout");
+            let mut line = String::new();
+            let _ = BufReader::new(out).read_line(&mut line);
+            let Some(url) = line
+                .trim()
+                .rsplit(' ')
+                .next()
+                .filter(|u| u.starts_with("http://"))
+            else {
+                let _ = child.kill();
+                let _ = child.wait();
+                assert!(attempt < 49, "zhucun-server did not start: {}", self.logs());
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                continue;
+            };
+            self.url = url.to_string();
+            self.addr = url.trim_start_matches("http://").to_string();
+            self.child = Some(child);
+            self.starts += 1;
+            return;
         }
     }
 
@@ -199,10 +286,28 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The file the server logs to (stderr, all runs of this server appended).
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// The directory the server keeps attachments in.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.blobs.path().join("blobs")
+    }
+
     /// Stop the process (SIGKILL) and wait for it.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGKILL the process and start it again on the same address, database and blobs.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
     }
 }
 
@@ -215,6 +320,8 @@ impl Drop for Server {
 /// A `zhucun` client with its own data directory.
 pub struct Client {
     pub dir: tempfile::TempDir,
+    /// Extra environment for every `zhucun` run.
+    pub env: Vec<(String, String)>,
 }
 
 pub const CLIENT_KEY: &str = "e2e-key";
@@ -223,6 +330,7 @@ impl Client {
     pub fn new() -> Client {
         Client {
             dir: tempfile::tempdir().expect("tempdir"),
+            env: Vec::new(),
         }
     }
 
@@ -234,6 +342,7 @@ impl Client {
             .arg(self.dir.path())
             .args(args)
             .env("ZHUCUN_KEY", CLIENT_KEY)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -275,6 +384,16 @@ impl Client {
 
     pub fn sync(&self) -> Value {
         self.json(&["sync", "--json"], None)
+    }
+
+    /// A sync that may fail (the server is down, the link is cut): its stats when it ran to
+    /// the end.
+    pub fn try_sync(&self) -> Option<Value> {
+        let o = self.run(&["sync", "--json"], None);
+        if !o.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&o.stdout).ok()
     }
 
     pub fn export(&self) -> String {

@@ -30,6 +30,9 @@ pub struct Faults {
     pub bytes_per_sec: u64,
     /// Probability that a connection is cut after a random number of bytes.
     pub reset_probability: f64,
+    /// A cut connection is cut after 1 to this many bytes (both ways together), so a cut
+    /// lands in a request's or a response's body, not only in the headers.
+    pub reset_within: u64,
 }
 
 impl Default for Faults {
@@ -38,6 +41,7 @@ impl Default for Faults {
             delay: Duration::ZERO,
             bytes_per_sec: 0,
             reset_probability: 0.0,
+            reset_within: 4000,
         }
     }
 }
@@ -176,7 +180,7 @@ impl Proxy {
                     if let Ok(outbound) = TcpStream::connect(&up).await {
                         let cut_after =
                             if rand::rng().random_bool(f.reset_probability.clamp(0.0, 1.0)) {
-                                Some(rand::rng().random_range(1..4000u64))
+                                Some(rand::rng().random_range(1..f.reset_within.max(2)))
                             } else {
                                 None
                             };

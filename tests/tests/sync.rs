@@ -591,6 +591,7 @@ fn random_edits_through_a_faulty_link_converge() {
                 delay: std::time::Duration::from_millis(2),
                 bytes_per_sec: 2_000_000,
                 reset_probability: 0.5,
+                ..Faults::default()
             },
         );
         let clients: Vec<Client> = (0..3).map(|_| Client::new()).collect();
