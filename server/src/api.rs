@@ -137,7 +137,7 @@ impl ApiError {
     }
 
     /// `429 rate_limited` when `ip` has used up its failed attempts.
-    fn check_limit(state: &AppState, ip: ClientIp) -> Result<(), ApiError> {
+    pub(crate) fn check_limit(state: &AppState, ip: ClientIp) -> Result<(), ApiError> {
         match state.limiter.blocked(ip.0) {
             None => Ok(()),
             Some(wait) => {

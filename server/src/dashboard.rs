@@ -30,6 +30,8 @@ pub enum DashError {
     NoUnit(String),
     #[error("unit `{0}` is outside your scope")]
     OutOfScope(String),
+    #[error("unit `{0}` is not a township or street")]
+    NotTownship(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -174,6 +176,36 @@ impl View {
             return Err(DashError::OutOfScope(id.to_string()));
         }
         Ok(u)
+    }
+
+    /// The same view narrowed to one township (or street), as the overview's township filter
+    /// narrows it: the asker's scope intersected with the township's subtree. A filter can only
+    /// narrow what the asker sees, never widen it: a township with nothing of the asker's scope
+    /// under it is out of scope.
+    pub fn within_township(&self, id: &str) -> Result<View, DashError> {
+        let t = self
+            .unit(id)
+            .ok_or_else(|| DashError::NoUnit(id.chars().take(64).collect()))?;
+        if t.kind != "township" && t.kind != "street" {
+            return Err(DashError::NotTownship(id.chars().take(64).collect()));
+        }
+        let mut scope: Vec<String> = Vec::new();
+        for s in &self.scope {
+            let narrower = if t.path.starts_with(s.as_str()) {
+                &t.path
+            } else if s.starts_with(t.path.as_str()) {
+                s
+            } else {
+                continue;
+            };
+            if !scope.contains(narrower) {
+                scope.push(narrower.clone());
+            }
+        }
+        if scope.is_empty() {
+            return Err(DashError::OutOfScope(id.to_string()));
+        }
+        Ok(View::new(self.units.clone(), scope))
     }
 
     fn village_by_path(&self) -> HashMap<&str, &str> {
@@ -976,6 +1008,52 @@ mod tests {
         assert!(Month::parse("2026-13").is_err());
         assert!(Month::parse("26-1").is_err());
         assert!(Month::parse("'; DROP TABLE x").is_err());
+    }
+
+    fn unit(id: &str, kind: &str, path: &str) -> OrgUnit {
+        OrgUnit {
+            id: id.into(),
+            name: id.into(),
+            kind: kind.into(),
+            parent: None,
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn a_township_filter_narrows_the_scope_and_never_widens_it() {
+        let units = vec![
+            unit("city", "city", "/city/"),
+            unit("a", "township", "/city/a/"),
+            unit("a1", "village", "/city/a/a1/"),
+            unit("b", "township", "/city/b/"),
+            unit("b1", "village", "/city/b/b1/"),
+        ];
+        let ids = |v: &View| {
+            v.villages()
+                .iter()
+                .map(|u| u.id.clone())
+                .collect::<Vec<_>>()
+        };
+        let city = View::new(units.clone(), vec!["/city/".into()]);
+        assert_eq!(ids(&city.within_township("b").unwrap()), ["b1"]);
+        let town = View::new(units.clone(), vec!["/city/a/".into()]);
+        assert_eq!(ids(&town.within_township("a").unwrap()), ["a1"]);
+        assert!(matches!(
+            town.within_township("b"),
+            Err(DashError::OutOfScope(_))
+        ));
+        // A village officer filtering their township still sees only their village.
+        let village = View::new(units, vec!["/city/a/a1/".into()]);
+        assert_eq!(ids(&village.within_township("a").unwrap()), ["a1"]);
+        assert!(matches!(
+            city.within_township("a1"),
+            Err(DashError::NotTownship(_))
+        ));
+        assert!(matches!(
+            city.within_township("nowhere"),
+            Err(DashError::NoUnit(_))
+        ));
     }
 
     #[test]

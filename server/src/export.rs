@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use rust_xlsxwriter::{Format, Workbook};
+use zhucun_model::kinds::{enum_name, ActivityKind};
 
 use crate::dashboard::{InspectionItem, MatrixRow, Overview, PipelineItem, Roster, TimelineItem};
 use crate::store::{DeviceInfo, PersonInfo};
@@ -143,7 +144,8 @@ fn yes_no(b: bool, lang: Lang) -> Cell {
 pub fn label(key: &str, lang: Lang) -> String {
     let zh = match key {
         "missing" => "未报",
-        "draft" => "草稿",
+        // A draft has not left the village: it reads as not submitted.
+        "draft" => "草稿（未提交）",
         "submitted" => "已提交",
         "returned" => "已退回",
         "accepted" => "已通过",
@@ -164,9 +166,9 @@ pub fn label(key: &str, lang: Lang) -> String {
         "first_secretary" => "驻村第一书记",
         "instructor" => "党建指导员",
         _ => {
-            return zhucun_model::kinds::ActivityKind::ALL
+            return ActivityKind::ALL
                 .iter()
-                .find(|k| zhucun_model::kinds::enum_name(*k) == key)
+                .find(|k| enum_name(*k) == key)
                 .map(|k| match lang {
                     Lang::Zh => k.label_zh().to_string(),
                     Lang::En => key.replace('_', " "),
@@ -176,6 +178,7 @@ pub fn label(key: &str, lang: Lang) -> String {
     };
     match lang {
         Lang::Zh => zh.to_string(),
+        Lang::En if key == "draft" => "draft (not submitted)".to_string(),
         Lang::En => key.replace('_', " "),
     }
 }
@@ -191,12 +194,29 @@ fn date_time(t: Option<i64>) -> Cell {
         .unwrap_or(Cell::Empty)
 }
 
+/// The activity kinds of the overview's columns: every kind this version knows, in the
+/// catalog's order, then any kind a newer app recorded, by name.
+fn overview_kinds(o: &Overview) -> Vec<String> {
+    let mut kinds: Vec<String> = ActivityKind::ALL.iter().map(enum_name).collect();
+    let mut extra: Vec<&String> = o
+        .villages
+        .iter()
+        .flat_map(|r| r.activities.keys())
+        .filter(|k| !kinds.contains(k))
+        .collect();
+    extra.sort();
+    extra.dedup();
+    kinds.extend(extra.into_iter().cloned());
+    kinds
+}
+
 pub fn overview(o: &Overview, lang: Lang) -> Table {
+    let kinds = overview_kinds(o);
     let rows = o
         .villages
         .iter()
         .map(|r| {
-            vec![
+            let mut row: Vec<Cell> = vec![
                 r.township_name.clone().into(),
                 r.name.clone().into(),
                 date_time(r.last_sync),
@@ -204,6 +224,13 @@ pub fn overview(o: &Overview, lang: Lang) -> Table {
                     .map(|d| Cell::Num(d as f64))
                     .unwrap_or(Cell::Empty),
                 r.activities_total.into(),
+            ];
+            row.extend(
+                kinds
+                    .iter()
+                    .map(|k| Cell::from(r.activities.get(k).copied().unwrap_or(0))),
+            );
+            row.extend([
                 r.tmol.branch_committee_meetings.into(),
                 r.tmol.party_group_meetings.into(),
                 r.tmol.branch_member_meetings_quarter.into(),
@@ -212,32 +239,44 @@ pub fn overview(o: &Overview, lang: Lang) -> Table {
                 label(&r.report, lang).into(),
                 r.developed.into(),
                 r.target.into(),
+                r.women.into(),
                 r.women_percent.into(),
                 r.venue_progress.map(Cell::from).unwrap_or(Cell::Empty),
                 r.overdue_tasks.into(),
-            ]
+            ]);
+            row
         })
         .collect();
+    let mut headers = hdr(&[
+        ("乡镇（街道）", "Township"),
+        ("村（社区）", "Village"),
+        ("最近同步", "Last sync"),
+        ("未同步天数", "Days since sync"),
+        ("本月活动", "Activities this month"),
+    ]);
+    headers.extend(kinds.iter().map(|k| {
+        (
+            format!("本月活动：{}", label(k, Lang::Zh)),
+            format!("Activities this month: {}", label(k, Lang::En)),
+        )
+    }));
+    headers.extend(hdr(&[
+        ("支委会", "Committee meetings"),
+        ("党小组会", "Group meetings"),
+        ("本季度支部党员大会", "Member meetings (quarter)"),
+        ("本季度党课", "Party lectures (quarter)"),
+        ("三会一课完成", "Three meetings and one lesson"),
+        ("月报状态", "Monthly report"),
+        ("本年发展党员", "Developed this year"),
+        ("发展目标", "Target"),
+        ("本年发展女党员", "Women developed this year"),
+        ("女性占比（%）", "Women (%)"),
+        ("活动场所建设进度（%）", "Venue progress (%)"),
+        ("逾期任务", "Overdue tasks"),
+    ]));
     Table {
         name: "overview",
-        headers: hdr(&[
-            ("乡镇（街道）", "Township"),
-            ("村（社区）", "Village"),
-            ("最近同步", "Last sync"),
-            ("未同步天数", "Days since sync"),
-            ("本月活动", "Activities this month"),
-            ("支委会", "Committee meetings"),
-            ("党小组会", "Group meetings"),
-            ("本季度支部党员大会", "Member meetings (quarter)"),
-            ("本季度党课", "Party lectures (quarter)"),
-            ("三会一课完成", "Three meetings and one lesson"),
-            ("月报状态", "Monthly report"),
-            ("本年发展党员", "Developed this year"),
-            ("发展目标", "Target"),
-            ("女性占比（%）", "Women (%)"),
-            ("活动场所建设进度（%）", "Venue progress (%)"),
-            ("逾期任务", "Overdue tasks"),
-        ]),
+        headers,
         rows,
     }
 }

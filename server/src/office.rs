@@ -98,6 +98,9 @@ impl From<&Office> for SessionInfo {
     }
 }
 
+/// Password checks running at once.
+static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// A hash that verifies nothing, so an unknown user costs the same time as a known one.
 fn dummy_hash() -> &'static str {
     static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -146,6 +149,9 @@ pub async fn login(
         _ => None,
     };
     let (pw, h) = (password.to_string(), hash.clone());
+    // Each Argon2id check takes 19 MiB and a core for a moment: a burst of logins waits its
+    // turn instead of taking every core and the memory with it.
+    let _slot = VERIFYING.acquire().await;
     let ok = tokio::task::spawn_blocking(move || {
         let phc = h.as_deref().unwrap_or_else(|| dummy_hash());
         identity::verify_password(&pw, phc)

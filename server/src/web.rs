@@ -64,6 +64,9 @@ impl From<DashError> for ApiError {
             DashError::OutOfScope(_) => {
                 ApiError::new(StatusCode::FORBIDDEN, "out_of_scope", e.to_string())
             }
+            DashError::NotTownship(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+            }
             DashError::Store(s) => s.into(),
         }
     }
@@ -134,10 +137,17 @@ struct LoginBody {
 
 async fn login(
     State(state): State<Arc<AppState>>,
+    ip: crate::ratelimit::ClientIp,
     headers: HeaderMap,
     Json(body): Json<LoginBody>,
 ) -> Result<Response, ApiError> {
+    // Failed logins count towards the same per-address limit as device tokens and codes: one
+    // address cannot try a password across many users, nor lock them all out.
+    ApiError::check_limit(&state, ip)?;
     let res = office::login(state.store.as_ref(), &body.user, &body.password, now()).await;
+    if matches!(res, Err(OfficeError::BadLogin)) {
+        state.limiter.failed(ip.0);
+    }
     let (token, o) = match res {
         Ok(x) => x,
         Err(OfficeError::Locked { wait_secs }) => {
@@ -200,6 +210,8 @@ async fn units(
 pub struct Params {
     month: Option<String>,
     village: Option<String>,
+    /// The overview's township filter (exports): one township's villages of the asker's scope.
+    township: Option<String>,
     lang: Option<String>,
 }
 
@@ -213,6 +225,11 @@ impl Params {
             Some(m) if !m.is_empty() => Ok(Month::parse(m)?),
             _ => Ok(Month::of(today())),
         }
+    }
+
+    /// The township filter, if one is set (`''` is every township, as in the overview).
+    fn township(&self) -> Option<&str> {
+        self.township.as_deref().filter(|t| !t.is_empty())
     }
 
     fn lang(&self) -> Lang {
@@ -310,6 +327,11 @@ async fn build_table(
 ) -> Result<Table, ApiError> {
     let store = state.store.as_ref();
     let v = view(state, o).await?;
+    // The same township filter the overview applies, intersected with the asker's scope.
+    let v = match p.township() {
+        Some(t) => v.within_township(t)?,
+        None => v,
+    };
     let lang = p.lang();
     let month = p.month()?;
     Ok(match table {
@@ -393,10 +415,11 @@ async fn export_file(
         _ => return Err(bad("ask for TABLE.xlsx or TABLE.csv")),
     };
     let month = p.month()?.key();
-    let name = match &p.village {
-        Some(v) if table == "activities" || table == "members" => {
+    let name = match (&p.village, p.township()) {
+        (Some(v), _) if table == "activities" || table == "members" => {
             format!("zhucun-{table}-{v}-{month}.{ext}")
         }
+        (_, Some(t)) => format!("zhucun-{table}-{t}-{month}.{ext}"),
         _ => format!("zhucun-{table}-{month}.{ext}"),
     };
     // The name holds only ids (checked in scope above), table names and a month.

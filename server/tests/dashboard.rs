@@ -338,6 +338,41 @@ fn day(d: chrono::NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+/// A member's ID number (a valid one) and phone: neither may leave the server by the dashboard.
+const ID_NUMBER: &str = "11010519491231002X";
+const PHONE: &str = "13800138000";
+
+/// A CSV export read back: its headers and rows (the byte-order mark dropped).
+fn csv_table(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::str::from_utf8(bytes).unwrap();
+    let text = text.strip_prefix('\u{feff}').expect("a byte-order mark");
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let headers = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (headers, rows)
+}
+
+/// A column of a CSV export, by header.
+fn column(t: &(Vec<String>, Vec<Vec<String>>), header: &str) -> Vec<String> {
+    let i =
+        t.0.iter()
+            .position(|h| h == header)
+            .unwrap_or_else(|| panic!("no column {header} in {:?}", t.0));
+    t.1.iter().map(|r| r[i].clone()).collect()
+}
+
+/// One cell of a CSV export: the row whose `key_header` is `key`, the column `header`.
+fn cell(t: &(Vec<String>, Vec<Vec<String>>), key_header: &str, key: &str, header: &str) -> String {
+    let row = column(t, key_header)
+        .iter()
+        .position(|k| k == key)
+        .unwrap_or_else(|| panic!("no row {key}"));
+    column(t, header)[row].clone()
+}
+
 /// The whole dashboard against one backend.
 async fn dashboard_answers(url: &str) {
     let s = start(url).await;
@@ -387,6 +422,11 @@ async fn dashboard_answers(url: &str) {
         ("王建国", "male", "full", Some("2001-07-01".to_string())),
     ] {
         let mut f = json!({"name": name, "gender": g, "stage": stage, "birth_date": "1990-03-01"});
+        if name == "赵丽" {
+            // Personal data on a member whose name the dashboard does show (the pipeline).
+            f["id_number"] = json!(ID_NUMBER);
+            f["phone"] = json!(PHONE);
+        }
         if let Some(p) = prob {
             f["applied_on"] = json!("2000-01-01");
             f["activist_on"] = json!("2000-02-01");
@@ -415,6 +455,20 @@ async fn dashboard_answers(url: &str) {
         json!({"month": month, "state": "submitted", "narrative": "本月完成三会一课"}),
     ));
     push(&s.base, &li.token, recs).await;
+
+    // 红旗社区's report for the month is still a draft: not submitted.
+    let chen = enrol(&s.base, &s.code("chen-jing")).await;
+    push(
+        &s.base,
+        &chen.token,
+        vec![record(
+            Kind::Report,
+            "hongqi",
+            "chen-jing",
+            json!({"month": month, "state": "draft", "narrative": "还在写"}),
+        )],
+    )
+    .await;
 
     // The township issues a task to both its villages, already past its deadline.
     let wq = enrol(&s.base, &s.code("wang-qiang")).await;
@@ -468,6 +522,7 @@ async fn dashboard_answers(url: &str) {
     assert_eq!(xh["overdue_tasks"], 1);
     assert_eq!(xh["venue_progress"], Value::Null);
     assert_eq!(row("liuzhuang")["overdue_tasks"], 0);
+    assert_eq!(row("hongqi")["report"], "draft");
 
     // The village page.
     let (st, page) = city
@@ -485,8 +540,13 @@ async fn dashboard_answers(url: &str) {
     assert_eq!(page["reports"][0]["month"], month.as_str());
     assert_eq!(page["reports"][0]["status"], "submitted");
     assert_eq!(page["development"]["developed"], 2);
-    let text = page.to_string();
-    assert!(!text.contains("id_number") && !text.contains("phone"));
+    // The member with an ID number and a phone is on the page, by name only (all answers are
+    // checked at the end).
+    assert!(page["pipeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "赵丽"));
 
     // Charts and supervision.
     let (st, ch) = city.get(&format!("/api/charts?month={month}")).await;
@@ -501,8 +561,12 @@ async fn dashboard_answers(url: &str) {
     assert_eq!(cg["activities"][11], in_month);
     let last = &ch["reports"][11];
     assert_eq!(
-        (last["submitted"].as_u64(), last["missing"].as_u64()),
-        (Some(1), Some(3))
+        (
+            last["submitted"].as_u64(),
+            last["draft"].as_u64(),
+            last["missing"].as_u64()
+        ),
+        (Some(1), Some(1), Some(2))
     );
     let (st, sup) = city.get(&format!("/api/supervision?month={month}")).await;
     assert_eq!(st, 200);
@@ -514,6 +578,13 @@ async fn dashboard_answers(url: &str) {
         .unwrap();
     assert_eq!(m["states"][11], "submitted");
     assert_eq!(m["states"][10], "missing");
+    let hq = sup["villages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "hongqi")
+        .unwrap();
+    assert_eq!(hq["states"][11], "draft");
 
     // Exports with Chinese headers.
     let (st, ct, csv) = city
@@ -525,6 +596,76 @@ async fn dashboard_answers(url: &str) {
     assert!(csv.starts_with('\u{feff}'));
     assert!(csv.contains("村（社区）") && csv.contains("三会一课完成"));
     assert!(csv.contains("东风村") && csv.contains("已提交"));
+    // Everything the overview shows of a village: its activities by kind and the women
+    // developed, with Chinese headers; a draft reads as not submitted.
+    let t = csv_table(csv.as_bytes());
+    assert_eq!(column(&t, "村（社区）").len(), 4);
+    let df = |h: &str| cell(&t, "村（社区）", "东风村", h);
+    assert_eq!(df("本月活动：走访"), "1");
+    assert_eq!(df("本月活动：支委会"), "1");
+    assert_eq!(df("本月活动：党小组会"), "1");
+    assert_eq!(df("本月活动：主题党日"), "0");
+    assert_eq!(df("本年发展女党员"), "1");
+    assert_eq!(df("女性占比（%）"), "50");
+    assert_eq!(df("月报状态"), "已提交");
+    assert_eq!(
+        cell(&t, "村（社区）", "红旗社区", "月报状态"),
+        "草稿（未提交）"
+    );
+    let (st, _, en) = city
+        .bytes(&format!("/api/export/overview.csv?month={month}&lang=en"))
+        .await;
+    assert_eq!(st, 200);
+    let en = csv_table(&en);
+    assert_eq!(
+        cell(
+            &en,
+            "Village",
+            "东风村",
+            "Activities this month: household visit"
+        ),
+        "1"
+    );
+    assert_eq!(
+        cell(&en, "Village", "东风村", "Women developed this year"),
+        "1"
+    );
+
+    // The overview's township filter narrows the exports as it narrows the overview.
+    let (st, _, csv) = city
+        .bytes(&format!(
+            "/api/export/overview.csv?month={month}&township=chengguan"
+        ))
+        .await;
+    assert_eq!(st, 200);
+    let t = csv_table(&csv);
+    assert_eq!(column(&t, "村（社区）"), ["东风村", "新河村"]);
+    assert_eq!(cell(&t, "村（社区）", "东风村", "本月活动：走访"), "1");
+    let (st, _, csv) = city
+        .bytes(&format!(
+            "/api/export/reports.csv?month={month}&township=dongcheng"
+        ))
+        .await;
+    assert_eq!(st, 200);
+    let mut villages = column(&csv_table(&csv), "村（社区）");
+    villages.sort();
+    assert_eq!(villages, ["柳庄村", "红旗社区"]);
+    // An empty filter is every township; a filter that is no township is refused.
+    let (st, _, csv) = city.bytes("/api/export/overview.csv?township=").await;
+    assert_eq!(st, 200);
+    assert_eq!(column(&csv_table(&csv), "村（社区）").len(), 4);
+    assert_eq!(
+        city.bytes("/api/export/overview.csv?township=dongfeng")
+            .await
+            .0,
+        422
+    );
+    assert_eq!(
+        city.bytes("/api/export/overview.csv?township=nowhere")
+            .await
+            .0,
+        404
+    );
     let (st, ct, xlsx) = city.bytes("/api/export/reports.xlsx").await;
     assert_eq!(st, 200);
     assert!(ct.contains("spreadsheetml"));
@@ -542,7 +683,8 @@ async fn dashboard_answers(url: &str) {
 
     // A township officer sees only their township, through every door.
     let town = login(&s.base, "wang-qiang").await;
-    let (_, ov) = town.get("/api/overview").await;
+    let (st, ov) = town.get("/api/overview").await;
+    assert_eq!(st, 200, "{ov}");
     let ids: Vec<&str> = ov["villages"]
         .as_array()
         .unwrap()
@@ -559,15 +701,39 @@ async fn dashboard_answers(url: &str) {
             .0,
         403
     );
-    let (_, csv) = (0, town.bytes("/api/export/overview.csv").await.2);
+    let (st, _, csv) = town.bytes("/api/export/overview.csv").await;
+    assert_eq!(st, 200);
     let csv = String::from_utf8(csv).unwrap();
     assert!(csv.contains("东风村") && !csv.contains("柳庄村") && !csv.contains("红旗社区"));
-    let (_, sup) = town.get("/api/supervision").await;
+    // Their own township as the filter is what they see; another township widens nothing.
+    let (st, _, csv) = town
+        .bytes("/api/export/overview.csv?township=chengguan")
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(column(&csv_table(&csv), "村（社区）"), ["东风村", "新河村"]);
+    for table in ["overview", "reports", "inspections"] {
+        let (st, _, body) = town
+            .bytes(&format!("/api/export/{table}.csv?township=dongcheng"))
+            .await;
+        let b: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        assert_eq!(
+            (st, b["code"].as_str()),
+            (403, Some("out_of_scope")),
+            "{table}"
+        );
+    }
+    assert_eq!(
+        town.bytes("/api/export/overview.csv?township=city").await.0,
+        422
+    );
+    let (st, sup) = town.get("/api/supervision").await;
+    assert_eq!(st, 200, "{sup}");
     assert_eq!(sup["villages"].as_array().unwrap().len(), 2);
-    let (_, units) = town.get("/api/units").await;
+    let (st, units) = town.get("/api/units").await;
+    assert_eq!(st, 200, "{units}");
+    let units = units.as_array().unwrap();
+    assert!(units.iter().any(|u| u["id"] == "dongfeng"), "{units:?}");
     assert!(units
-        .as_array()
-        .unwrap()
         .iter()
         .all(|u| u["path"].as_str().unwrap().starts_with("/city/chengguan/")));
 
@@ -583,7 +749,8 @@ async fn dashboard_answers(url: &str) {
     assert_eq!(st, 201);
     let dev = enrol(&s.base, code["code"].as_str().unwrap()).await;
     assert_eq!(sync(&s.base, &dev.token, vec![]).await.status(), 200);
-    let (_, devices) = admin.get("/api/admin/devices").await;
+    let (st, devices) = admin.get("/api/admin/devices").await;
+    assert_eq!(st, 200, "{devices}");
     let d = devices
         .as_array()
         .unwrap()
@@ -620,13 +787,15 @@ async fn dashboard_answers(url: &str) {
         )
         .await;
     assert_eq!(st, 201);
-    let (_, ov) = town.get("/api/overview").await;
+    let (st, ov) = town.get("/api/overview").await;
+    assert_eq!(st, 200, "{ov}");
     assert!(ov["villages"]
         .as_array()
         .unwrap()
         .iter()
         .any(|r| r["name"] == "南山村'); DROP TABLE docs;--"));
-    let (_, people) = admin.get("/api/admin/people").await;
+    let (st, people) = admin.get("/api/admin/people").await;
+    assert_eq!(st, 200, "{people}");
     assert!(people
         .as_array()
         .unwrap()
@@ -641,6 +810,47 @@ async fn dashboard_answers(url: &str) {
         )
         .await;
     assert_eq!(st, 403);
+
+    // No ID number or phone leaves the server through any dashboard answer or export.
+    let mut answers: Vec<(String, String)> = Vec::new();
+    for path in [
+        format!("/api/overview?month={month}"),
+        format!("/api/villages/dongfeng?month={month}"),
+        format!("/api/charts?month={month}"),
+        format!("/api/supervision?month={month}"),
+        "/api/units".to_string(),
+        "/api/session".to_string(),
+        "/api/admin/units".to_string(),
+        "/api/admin/people".to_string(),
+        "/api/admin/devices".to_string(),
+    ] {
+        let (st, body) = admin.get(&path).await;
+        assert_eq!(st, 200, "{path}: {body}");
+        answers.push((path, body.to_string()));
+    }
+    for table in [
+        "overview.csv",
+        "reports.csv",
+        "inspections.csv",
+        "activities.csv?village=dongfeng",
+        "members.csv?village=dongfeng",
+        "members.csv?village=dongfeng&lang=en",
+        "devices.csv",
+        "people.csv",
+    ] {
+        let path = format!("/api/export/{table}");
+        let (st, _, body) = admin.bytes(&path).await;
+        assert_eq!(st, 200, "{path}");
+        answers.push((path, String::from_utf8(body).unwrap()));
+    }
+    assert!(answers
+        .iter()
+        .any(|(p, a)| p.starts_with("/api/villages/") && a.contains("赵丽")));
+    for (path, a) in &answers {
+        for secret in [ID_NUMBER, PHONE, "id_number", "phone"] {
+            assert!(!a.contains(secret), "{path} tells {secret}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -246,6 +246,16 @@ describe('the office dashboard in Chromium', () => {
     assert.match(lines[0], /^乡镇（街道）,村（社区）,/);
     assert.ok(lines.some((l) => /^城关镇,东风村,/.test(l)), 'no CSV line for 东风村');
     await shot(page, 'overview-exported');
+
+    // Filtered to one township, the file holds that township's villages only.
+    await byTest(page, 'township-filter').selectOption('chengguan');
+    await rowCount(page, 2);
+    const [town] = await Promise.all([page.waitForEvent('download'), byTest(page, 'export-csv').click()]);
+    const townLines = readFileSync(await town.path()).toString('utf8').slice(1).split(/\r?\n/).filter(Boolean);
+    assert.equal(townLines.length, 3, `header and 2 villages: ${townLines.join(' | ')}`);
+    assert.ok(townLines.slice(1).every((l) => l.startsWith('城关镇,')), townLines.join(' | '));
+    await byTest(page, 'township-filter').selectOption('');
+    await rowCount(page, 4);
   });
 
   test('charts and the supervision matrix render', T, async () => {

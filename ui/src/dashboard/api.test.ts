@@ -107,4 +107,11 @@ describe('the dashboard API client', () => {
     );
     expect(exportUrl('reports', 'xlsx', { lang: 'en' })).toBe('/api/export/reports.xlsx?lang=en');
   });
+
+  it('links exports with the township filter, and none for every township', () => {
+    expect(exportUrl('overview', 'csv', { month: '2026-05', township: 'chengguan' })).toBe(
+      '/api/export/overview.csv?month=2026-05&township=chengguan',
+    );
+    expect(exportUrl('reports', 'xlsx', { township: '' })).toBe('/api/export/reports.xlsx');
+  });
 });

@@ -141,13 +141,17 @@ export const api = {
 
 export type ExportTable = 'overview' | 'reports' | 'inspections' | 'activities' | 'members' | 'devices' | 'people';
 
-/** The link that downloads a table (the browser sends the session cookie with it). */
+/**
+ * The link that downloads a table (the browser sends the session cookie with it). `township`
+ * is the screen's township filter ('' = every township): the file holds what the screen shows.
+ */
 export function exportUrl(
   table: ExportTable,
   ext: 'xlsx' | 'csv',
-  opts: { month?: string | null; village?: string | null; lang?: string | null } = {},
+  opts: { month?: string | null; village?: string | null; township?: string | null; lang?: string | null } = {},
 ): string {
-  return `/api/export/${table}.${ext}${query({ month: opts.month, village: opts.village, lang: opts.lang === 'en' ? 'en' : null })}`;
+  const { month, village, township } = opts;
+  return `/api/export/${table}.${ext}${query({ month, village, township, lang: opts.lang === 'en' ? 'en' : null })}`;
 }
 
 function known(key: string, values?: Record<string, string | number>): string | null {

@@ -9,6 +9,7 @@ import {
   REPORT_STATES,
   reportClass,
   reportIn,
+  reportNotSubmitted,
   reportSymbol,
   tmolParts,
   topKinds,
@@ -28,6 +29,11 @@ describe('report states', () => {
   });
   it('counts a report as in when submitted or accepted, not when returned to the village', () => {
     expect(['missing', 'draft', 'submitted', 'returned', 'accepted'].map(reportIn)).toEqual([false, false, true, false, true]);
+  });
+  it('counts a draft as not submitted, like a missing report', () => {
+    expect(['missing', 'draft', 'submitted', 'returned', 'accepted'].map(reportNotSubmitted)).toEqual([true, true, false, false, false]);
+    expect(reportNotSubmitted(null)).toBe(true);
+    expect(reportNotSubmitted('archived')).toBe(false);
   });
   it('computes each month\'s completeness over the villages', () => {
     const villages = [

@@ -32,6 +32,15 @@ export function reportIn(state: string | null | undefined): boolean {
   return state === 'submitted' || state === 'accepted';
 }
 
+/**
+ * Whether the month's report has not been submitted: none yet (no state is none), or a draft
+ * still in the village. A returned report was submitted once; a state this version does not know
+ * is not counted as missing.
+ */
+export function reportNotSubmitted(state: string | null | undefined): boolean {
+  return state === 'missing' || state === 'draft' || state === null || state === undefined;
+}
+
 /** Age bands of the roster, youngest first (docs/dashboard.md). */
 export const AGE_BANDS = ['under_35', '35_45', '46_60', 'over_60', 'unknown'] as const;
 

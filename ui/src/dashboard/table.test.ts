@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ariaSort, filterTownship, nextSort, sortOverview, sortRows, townshipsOf } from './table';
+import { ariaSort, filterTownship, nextSort, overviewFacts, sortOverview, sortRows, townshipsOf } from './table';
 import type { OverviewRow } from './types';
 
 function row(p: Partial<OverviewRow> & { id: string }): OverviewRow {
@@ -82,6 +82,16 @@ describe('the overview table', () => {
       { id: 'chengguan', name: '城关镇' },
       { id: 'xiangyang', name: '向阳街道' },
     ]);
+  });
+  it('warns of every village whose report is not submitted, drafts included', () => {
+    const facts = overviewFacts([
+      row({ id: 'a', report: 'missing' }),
+      row({ id: 'b', report: 'draft' }),
+      row({ id: 'c', report: 'submitted', overdue_tasks: 2 }),
+      row({ id: 'd', report: 'returned', stale: true }),
+      row({ id: 'e', report: 'accepted', last_sync: null }),
+    ]);
+    expect(facts).toEqual({ stale: 2, unsubmitted: 2, tmol: 5, overdue: 2 });
   });
   it('does not list a township it cannot name', () => {
     expect(townshipsOf([{ township: null, township_name: null }, { township: 'x', township_name: null }])).toEqual([{ id: 'x', name: 'x' }]);

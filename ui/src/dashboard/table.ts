@@ -1,4 +1,5 @@
 // Sorting and filtering the dashboard's tables. Pure: no calls, no components.
+import { reportNotSubmitted } from './labels';
 import type { OverviewRow, ReportStatus } from './types';
 
 /** The two directions, spelt as `aria-sort` spells them. */
@@ -101,6 +102,19 @@ const byName = (a: { name: string }, b: { name: string }) => collator.compare(a.
 /** Overview rows in a column's order (ties by village name). */
 export function sortOverview(rows: readonly OverviewRow[], sort: Sort<OverviewSortKey>): OverviewRow[] {
   return sortRows(rows, (r) => overviewValue(r, sort.key), sort.dir, byName);
+}
+
+/**
+ * The overview's warning chips: villages not synced lately, without a submitted report (none or
+ * a draft), with three meetings and one lesson incomplete; and the overdue tasks.
+ */
+export function overviewFacts(rows: readonly OverviewRow[]): { stale: number; unsubmitted: number; tmol: number; overdue: number } {
+  return {
+    stale: rows.filter((r) => r.stale || r.last_sync === null).length,
+    unsubmitted: rows.filter((r) => reportNotSubmitted(r.report)).length,
+    tmol: rows.filter((r) => !r.tmol?.complete).length,
+    overdue: rows.reduce((s, r) => s + (r.overdue_tasks || 0), 0),
+  };
 }
 
 /** Rows of one township (`''`: every township). */
