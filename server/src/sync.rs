@@ -60,6 +60,42 @@ enum Planned {
     Ack(Ack),
     Reject(Reject),
     Resync(String),
+    /// Over the push's operation budget: neither acknowledged nor refused, so the device
+    /// sends it again in its next round.
+    Later,
+}
+
+/// Most operations (`zhucun_model::wire`) one push may make the server expand. The first
+/// record of a push is always planned (one record is at most `MAX_OPS_PER_RECORD`), so a
+/// device whose records are each within the limit always gets on.
+pub const MAX_OPS_PER_PUSH: u64 = 4 * zhucun_model::wire::MAX_OPS_PER_RECORD;
+
+/// Plan every pushed record, deferring those past `budget` operations in all.
+fn plan_push(
+    dev: &DeviceAuth,
+    units: &UnitPaths,
+    pushes: &[PushRecord],
+    stored: &HashMap<String, StoredDoc>,
+    mut budget: u64,
+) -> Vec<Planned> {
+    pushes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            // A count that fails refuses the record in plan_one, with the reason.
+            let ops = zhucun_model::wire::count_ops(
+                &p.changes,
+                zhucun_model::wire::MAX_OPS_PER_RECORD,
+                zhucun_model::wire::Accept::Changes,
+            )
+            .unwrap_or(0);
+            if i > 0 && ops > budget {
+                return Planned::Later;
+            }
+            budget = budget.saturating_sub(ops);
+            plan_one(dev, units, p, stored.get(&p.id))
+        })
+        .collect()
 }
 
 /// Decide what to do with one pushed record against the server's copy.
@@ -203,8 +239,9 @@ fn plan_one(
     let after = doc.heads();
     let bytes = doc.save();
     if grew {
-        // Devices of newly reached units have none of the record's history: give them all.
-        log.push(bytes.clone());
+        // Devices of newly reached units have none of the record's history: give them all,
+        // as change chunks back to back (devices take nothing else; see zhucun_model::wire).
+        log.push(doc.changes_since(&[]).concat());
     }
     let facts = record.facts();
     let old_blobs: HashSet<String> = previous
@@ -331,10 +368,7 @@ pub async fn sync_with_blobs(
         let (back, plans) = {
             let (dev, units) = (dev.clone(), units.clone());
             tokio::task::spawn_blocking(move || {
-                let plans: Vec<Planned> = pushes
-                    .iter()
-                    .map(|p| plan_one(&dev, &units, p, stored.get(&p.id)))
-                    .collect();
+                let plans = plan_push(&dev, &units, &pushes, &stored, MAX_OPS_PER_PUSH);
                 (pushes, plans)
             })
             .await
@@ -355,6 +389,7 @@ pub async fn sync_with_blobs(
                 Planned::Ack(a) => acks.push(a),
                 Planned::Reject(r) => rejects.push(r),
                 Planned::Resync(id) => resync.push(id),
+                Planned::Later => {}
             }
         }
         if writes.is_empty() {
@@ -539,7 +574,7 @@ pub async fn sync_doc(
                         reject: Some(r),
                     })
                 }
-                Planned::Ack(_) | Planned::Resync(_) => {}
+                Planned::Ack(_) | Planned::Resync(_) | Planned::Later => {}
             }
         }
         // (With holes in what arrived, nothing was stored; the reply asks for what is missing.)
@@ -552,5 +587,56 @@ pub async fn sync_doc(
             server_state: serde_bytes::ByteBuf::from(state.encode()),
             reject: None,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zhucun_model::automerge::{transaction::Transactable, AutoCommit, ObjType, ROOT};
+
+    /// A push of one change of `ops` operations (not a record: plan_one refuses it, which
+    /// tells a planned push from a deferred one).
+    fn push(n: u8, ops: usize) -> PushRecord {
+        let mut doc = AutoCommit::new();
+        let text = doc.put_object(ROOT, "summary", ObjType::Text).unwrap();
+        doc.splice_text(&text, 0, 0, &"村".repeat(ops - 1)).unwrap();
+        doc.commit();
+        PushRecord {
+            id: format!("0190e0a0-0000-7000-8000-00000000000{n}"),
+            base_heads: Vec::new(),
+            changes: doc
+                .get_changes(&[])
+                .into_iter()
+                .map(|c| serde_bytes::ByteBuf::from(c.raw_bytes().to_vec()))
+                .collect(),
+            heads: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_push_over_its_operation_budget_defers_the_rest_to_the_next_round() {
+        let dev = DeviceAuth {
+            device_id: "d".into(),
+            person_id: "p".into(),
+            role: "first_secretary".into(),
+            revoked: false,
+            scope_paths: vec!["/c/t/v/".into()],
+        };
+        let pushes = [push(1, 1000), push(2, 1000), push(3, 200)];
+        let kinds = |budget| -> Vec<&'static str> {
+            plan_push(&dev, &UnitPaths::new(), &pushes, &HashMap::new(), budget)
+                .iter()
+                .map(|p| match p {
+                    Planned::Later => "later",
+                    Planned::Reject(_) => "planned",
+                    _ => "other",
+                })
+                .collect()
+        };
+        assert_eq!(kinds(u64::MAX), ["planned", "planned", "planned"]);
+        // The first record always goes; what no longer fits waits, what still fits goes.
+        assert_eq!(kinds(1500), ["planned", "later", "planned"]);
+        assert_eq!(kinds(10), ["planned", "later", "later"]);
     }
 }

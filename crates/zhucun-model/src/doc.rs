@@ -200,9 +200,17 @@ impl RecordDoc {
             .collect()
     }
 
-    /// Apply raw chunks from a peer or the server: Automerge changes or whole saved
-    /// documents. Applying a chunk twice is a no-op. Returns whether the document changed.
+    /// Apply raw chunks from a peer or the server: uncompressed Automerge change chunks
+    /// (what `changes_since` gives), at most `wire::MAX_OPS_PER_RECORD` operations in all.
+    /// Applying a chunk twice is a no-op. Returns whether the document changed.
     pub fn apply_change_bytes<B: AsRef<[u8]>>(&mut self, chunks: &[B]) -> Result<bool, ModelError> {
+        // Counted before Automerge expands anything: a few bytes can claim billions of ops.
+        crate::wire::count_ops(
+            chunks,
+            crate::wire::MAX_OPS_PER_RECORD,
+            crate::wire::Accept::Changes,
+        )
+        .map_err(DocError::Changes)?;
         let before = self.doc.get_heads();
         // Parse every chunk before applying any, so a bad one leaves the document untouched.
         let mut probe = automerge::AutoCommit::new();
@@ -240,6 +248,13 @@ impl RecordDoc {
             .map(|m| m.encode())
     }
 
+    /// The heads a peer had when it wrote an encoded sync message.
+    pub fn sync_message_heads(message: &[u8]) -> Result<Vec<ChangeHash>, ModelError> {
+        let m = automerge::sync::Message::decode(message)
+            .map_err(|e| DocError::SyncMessage(e.to_string()))?;
+        Ok(m.heads)
+    }
+
     /// Receive an encoded message of Automerge's sync protocol.
     pub fn receive_sync_message(
         &mut self,
@@ -252,6 +267,13 @@ impl RecordDoc {
         for have in &m.have {
             check_bloom(&have.bloom.to_bytes()).map_err(DocError::SyncMessage)?;
         }
+        let chunks: Vec<&[u8]> = m.changes.iter().collect();
+        crate::wire::count_ops(
+            &chunks,
+            crate::wire::MAX_OPS_PER_RECORD,
+            crate::wire::Accept::ChangesAndDocuments,
+        )
+        .map_err(DocError::Changes)?;
         self.doc
             .sync()
             .receive_sync_message(state, m)

@@ -64,6 +64,10 @@ pub enum DocError {
     Malformed(String),
     #[error("not a valid sync message: {0}")]
     SyncMessage(String),
+    /// Changes refused before Automerge expands them (too many operations, a chunk kind no
+    /// zhucun peer sends, bytes cut short): see `wire`.
+    #[error("changes refused: {0}")]
+    Changes(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

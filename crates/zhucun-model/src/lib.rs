@@ -11,6 +11,7 @@ mod facts;
 pub mod figures;
 pub mod kinds;
 mod values;
+pub mod wire;
 
 #[cfg(all(test, feature = "ts"))]
 mod ts_check;
