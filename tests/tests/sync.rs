@@ -880,6 +880,88 @@ fn a_server_restored_from_a_backup_catches_up_from_the_devices() {
 }
 
 #[test]
+fn a_device_restored_from_a_backup_gets_back_what_others_built_on_its_lost_edits() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let (a, town) = (Client::new(), Client::new());
+        a.enroll(&server.url, &codes["li-ming"]);
+        town.enroll(&server.url, &codes["wang-qiang"]);
+        let id = a.put("activity", &lecture("备份前"));
+        a.sync();
+        // Last night's copy of the village laptop's data directory.
+        let restored = Client::new();
+        copy_dir(a.dir.path(), restored.dir.path());
+        // A day of work on the laptop, synced; the township builds on it.
+        a.ok(
+            &["put", "activity"],
+            Some(&json!({"id": id, "place": "村委会"}).to_string()),
+        );
+        a.sync();
+        town.sync();
+        town.ok(
+            &["put", "activity"],
+            Some(&json!({"id": id, "lecturer": "王老师"}).to_string()),
+        );
+        town.sync();
+        // The laptop is restored from the copy. The server does not send a device what that
+        // device pushed (the place), and the township's edit depends on it: the page's
+        // changes cannot be applied, so the record is fetched whole.
+        let s = restored.sync();
+        assert_eq!(
+            (s["recovered"].as_u64(), s["unapplied"].as_u64()),
+            (Some(1), Some(0)),
+            "{} {s}",
+            b.name()
+        );
+        let r = restored.json(&["get", &id, "--json"], None);
+        assert_eq!(r["record"]["place"], "村委会", "{}: {r}", b.name());
+        assert_eq!(r["record"]["lecturer"], "王老师", "{}: {r}", b.name());
+        assert_eq!(r["synced"], true, "{}: {r}", b.name());
+        // Nothing is left to fetch: the next sync moves no records.
+        let s = restored.sync();
+        assert_eq!(
+            (s["recovered"].as_u64(), s["pulled"].as_u64()),
+            (Some(0), Some(0)),
+            "{} {s}",
+            b.name()
+        );
+        // An edit on the restored laptop reaches the township on top of both.
+        restored.ok(
+            &["put", "activity"],
+            Some(&json!({"id": id, "topic": "学习党章"}).to_string()),
+        );
+        restored.sync();
+        town.sync();
+        let t = town.json(&["get", &id, "--json"], None);
+        assert_eq!(
+            (
+                &t["record"]["topic"],
+                &t["record"]["place"],
+                &t["record"]["lecturer"]
+            ),
+            (&json!("学习党章"), &json!("村委会"), &json!("王老师")),
+            "{}",
+            b.name()
+        );
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
 fn the_sync_protocol_path_is_scoped_too() {
     use zhucun_protocol::{decode, encode, DocSyncRequest, DocSyncResponse, RejectCode, VERSION};
     let b = Backend::Sqlite(tempfile::tempdir().unwrap());

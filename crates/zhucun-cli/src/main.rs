@@ -729,6 +729,18 @@ fn run(cli: Cli) -> Result<()> {
                 if stats.rejected > 0 {
                     println!("see `zhucun rejected` for the server's reasons");
                 }
+                if stats.recovered > 0 {
+                    println!(
+                        "{} records the server had sent were fetched whole and are now in place",
+                        stats.recovered
+                    );
+                }
+                if stats.unapplied > 0 {
+                    println!(
+                        "{} records the server sent could not be applied yet; the next sync fetches them again",
+                        stats.unapplied
+                    );
+                }
                 Ok(())
             }
         }

@@ -30,7 +30,7 @@ use zhucun_model::{
 pub use blobs::{BlobInfo, CHUNK_SIZE, MAX_BLOB_SIZE};
 pub use error::ReplicaError;
 pub use search::{index_columns, match_expression};
-pub use sync::{DirtyRecord, PullApplied, ServerLink};
+pub use sync::{DirtyRecord, PullApplied, ServerLink, UnappliedPull};
 
 pub type Result<T> = std::result::Result<T, ReplicaError>;
 

@@ -13,6 +13,7 @@ use crate::{Key, ReplicaError, Result};
 pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_sync.sql"),
+    include_str!("migrations/0003_unapplied.sql"),
 ];
 
 fn apply_key(conn: &Connection, key: &Key) -> rusqlite::Result<()> {

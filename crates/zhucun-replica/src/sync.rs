@@ -36,6 +36,25 @@ pub struct PullApplied {
     pub skipped: Vec<String>,
 }
 
+/// A record the server sent that this device could not apply yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnappliedPull {
+    pub id: String,
+    /// Why it could not be applied, in English (for logs and `zhucun status`).
+    pub reason: String,
+    /// Fetches through Automerge's sync protocol that did not land it.
+    pub attempts: u32,
+}
+
+fn note_unapplied(tx: &rusqlite::Transaction<'_>, id: &str, reason: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO pull_unapplied(id, reason) VALUES (?1, ?2)
+         ON CONFLICT(id) DO UPDATE SET reason = excluded.reason",
+        params![id, reason],
+    )?;
+    Ok(())
+}
+
 pub(crate) fn parse_heads(s: &str) -> Vec<ChangeHash> {
     serde_json::from_str::<Vec<String>>(s)
         .unwrap_or_default()
@@ -263,23 +282,40 @@ impl Replica {
                     zhucun_model::automerge::AutoCommit::new().with_actor(self.actor_id()),
                 ),
             };
+            // What cannot be applied is remembered, so the engine fetches the record again
+            // through Automerge's sync protocol: the cursor moves on past it regardless.
             let changed = match doc.apply_change_bytes(changes) {
                 Ok(c) => c,
-                Err(_) => {
+                Err(e) => {
+                    note_unapplied(tx, id, &format!("the changes could not be read: {e}"))?;
                     out.skipped.push(id.clone());
                     continue;
                 }
             };
+            // Changes whose dependencies this device lacks wait in memory only (they are not
+            // saved): a device restored from a backup misses its own later changes, and the
+            // server does not send a device what it pushed itself.
+            let waiting = !doc.missing_deps().is_empty();
+            if waiting {
+                note_unapplied(tx, id, "waits for changes this device does not have")?;
+                out.skipped.push(id.clone());
+            }
             if !changed {
                 continue;
             }
             let header = match doc.header() {
                 Ok(h) if h.id.to_string() == *id => h,
                 _ => {
-                    out.skipped.push(id.clone());
+                    if !waiting {
+                        note_unapplied(tx, id, "the changes do not make this record")?;
+                        out.skipped.push(id.clone());
+                    }
                     continue;
                 }
             };
+            if !waiting {
+                tx.execute("DELETE FROM pull_unapplied WHERE id = ?1", [id])?;
+            }
             let record = doc.record().ok();
             // When the device had nothing unsent, it now holds exactly what the server has.
             let heads = doc.heads();
@@ -304,6 +340,51 @@ impl Replica {
             .ok_or_else(|| ReplicaError::NotFound(id.to_string()))
     }
 
+    /// The document to fetch a record the device could not apply into: what is stored of
+    /// it, or an empty document when nothing is.
+    pub fn doc_for_fetch(&self, id: &str) -> Result<RecordDoc> {
+        Ok(match self.load_doc(id)? {
+            Some((_, d)) => d,
+            None => RecordDoc::from_autocommit(
+                zhucun_model::automerge::AutoCommit::new().with_actor(self.actor_id()),
+            ),
+        })
+    }
+
+    /// Records the server sent that this device could not apply yet, oldest first.
+    pub fn unapplied_pulls(&self) -> Result<Vec<UnappliedPull>> {
+        let mut st = self
+            .conn()
+            .prepare("SELECT id, reason, attempts FROM pull_unapplied ORDER BY rowid")?;
+        let rows = st.query_map([], |r| {
+            Ok(UnappliedPull {
+                id: r.get(0)?,
+                reason: r.get(1)?,
+                attempts: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A fetch of an unapplied record did not land it: count the attempt, keep the reason.
+    pub fn note_fetch_failed(&mut self, id: &str, reason: &str) -> Result<()> {
+        let tx = self.write_tx()?;
+        tx.execute(
+            "UPDATE pull_unapplied SET attempts = attempts + 1, reason = ?2 WHERE id = ?1",
+            params![id, reason],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The server refused to send the record (no longer in this device's scope): stop asking.
+    pub fn forget_unapplied(&mut self, id: &str) -> Result<()> {
+        let tx = self.write_tx()?;
+        tx.execute("DELETE FROM pull_unapplied WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Store a record after a sync-protocol round; the server now has its heads.
     pub fn save_synced_doc(&mut self, doc: &mut RecordDoc, server_has_all: bool) -> Result<()> {
         let header = doc.header()?;
@@ -321,6 +402,9 @@ impl Replica {
             None => doc.clone(),
         };
         let record = merged.record().ok();
+        if merged.missing_deps().is_empty() {
+            tx.execute("DELETE FROM pull_unapplied WHERE id = ?1", [&id])?;
+        }
         write_doc(
             &tx,
             &header,

@@ -512,3 +512,75 @@ fn a_replica_from_schema_1_opens_and_migrates() {
         .unwrap();
     assert_eq!(r.search("新的", None, 5).unwrap().len(), 1);
 }
+
+#[test]
+fn pulled_changes_that_cannot_be_applied_are_kept_for_a_fetch() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = open(da.path());
+    let mut b = open(db.path());
+    let id = a
+        .put(Kind::Activity, &lecture("十二月党课", "2026-12-01"))
+        .unwrap()
+        .id;
+    let first = a.dirty_records(1 << 20).unwrap();
+    a.mark_acked(&[(id.clone(), first[0].heads.clone())])
+        .unwrap();
+    let mut edit = obj(json!({"place": "村委会"}));
+    edit.insert("id".into(), Value::String(id.clone()));
+    a.put(Kind::Activity, &edit).unwrap();
+    let second = a.dirty_records(1 << 20).unwrap();
+
+    // The edit arrives without the change it builds on, beside bytes that are no change.
+    let junk = "0190e0a0-0000-7000-8000-000000000001".to_string();
+    let page = vec![
+        (id.clone(), second[0].changes.clone()),
+        (junk.clone(), vec![b"not an automerge change".to_vec()]),
+    ];
+    let applied = b.apply_pull(&page, 7, None).unwrap();
+    assert_eq!(applied.records, 0);
+    assert_eq!(b.cursor().unwrap(), 7, "the cursor moves on past the page");
+    let waiting = b.unapplied_pulls().unwrap();
+    let ids: Vec<&str> = waiting.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, [id.as_str(), junk.as_str()]);
+    assert!(waiting[0].reason.contains("waits"), "{waiting:?}");
+    assert!(
+        waiting[1].reason.contains("could not be read"),
+        "{waiting:?}"
+    );
+    assert!(matches!(b.get(&id), Err(ReplicaError::NotFound(_))));
+
+    // Kept across a restart, and a failed fetch is counted.
+    drop(b);
+    let mut b = open(db.path());
+    b.note_fetch_failed(&junk, "no such record").unwrap();
+    let waiting = b.unapplied_pulls().unwrap();
+    assert_eq!(waiting.len(), 2);
+    assert_eq!(
+        (waiting[1].attempts, waiting[1].reason.as_str()),
+        (1, "no such record")
+    );
+
+    // The record fetched whole (what the sync protocol brings) lands and leaves the list.
+    let mut fetched = b.doc_for_fetch(&id).unwrap();
+    let mut full = a.doc_for_sync(&id).unwrap();
+    fetched.merge(&mut full).unwrap();
+    b.save_synced_doc(&mut fetched, true).unwrap();
+    let got = b.get(&id).unwrap();
+    assert_eq!(got.record["place"], "村委会");
+    assert!(got.synced);
+    b.forget_unapplied(&junk).unwrap();
+    assert!(b.unapplied_pulls().unwrap().is_empty());
+
+    // A page that brings the whole history clears an entry as well.
+    let dc = tempfile::tempdir().unwrap();
+    let mut c = open(dc.path());
+    c.apply_pull(&[(id.clone(), second[0].changes.clone())], 1, None)
+        .unwrap();
+    assert_eq!(c.unapplied_pulls().unwrap().len(), 1);
+    let mut all = first[0].changes.clone();
+    all.extend(second[0].changes.clone());
+    let applied = c.apply_pull(&[(id.clone(), all)], 2, None).unwrap();
+    assert_eq!(applied.records, 1);
+    assert!(c.unapplied_pulls().unwrap().is_empty());
+    assert_eq!(c.get(&id).unwrap().record["place"], "村委会");
+}

@@ -78,6 +78,11 @@ pub struct SyncStats {
     pub blobs_up: usize,
     /// Records still waiting for the server (refused ones included in `rejected`).
     pub pending: u64,
+    /// Records the server sent that this device could not apply, fetched again whole
+    /// through Automerge's sync protocol in this sync and now in place.
+    pub recovered: usize,
+    /// Records the server sent that are still not applied (fetched again next sync).
+    pub unapplied: usize,
 }
 
 /// Progress reported after every round.
@@ -412,9 +417,116 @@ pub async fn sync(
             ));
         }
     }
+    // What the server sent that could not be applied (changes waiting for changes this
+    // device lacks, unreadable bytes): fetch each record whole through Automerge's sync
+    // protocol, which finds what is missing on both sides. Stays listed until it lands.
+    for u in replica.unapplied_pulls()? {
+        match fetch_unapplied(replica, transport, &token, &u.id, opts, &mut stats).await {
+            Ok(true) => stats.recovered += 1,
+            Ok(false) => {}
+            Err(SyncError::BadReply(why)) => replica.note_fetch_failed(&u.id, &why)?,
+            Err(e) => return Err(e),
+        }
+    }
+    stats.unapplied = replica.unapplied_pulls()?.len();
     stats.pending = replica.pending_count()?;
     stats.duration_ms = started.elapsed().as_millis() as u64;
     Ok(stats)
+}
+
+/// Automerge's sync protocol for a record the device could not apply from a pulled page,
+/// starting from what the device holds of it (possibly nothing). True when it landed.
+async fn fetch_unapplied(
+    replica: &mut Replica,
+    transport: &dyn Transport,
+    token: &str,
+    id: &str,
+    opts: &SyncOptions,
+    stats: &mut SyncStats,
+) -> Result<bool, SyncError> {
+    let mut doc = replica.doc_for_fetch(id)?;
+    match doc_sync_rounds(transport, token, id, &mut doc, opts, stats).await? {
+        DocSync::Refused(_) => {
+            // Out of this device's scope now, or gone: nothing more will come for it.
+            replica.forget_unapplied(id)?;
+            Ok(false)
+        }
+        DocSync::Done { converged } => {
+            if !doc.missing_deps().is_empty() {
+                replica.note_fetch_failed(id, "the server's copy still lacks changes it needs")?;
+                return Ok(false);
+            }
+            match doc.header() {
+                Ok(h) if h.id.to_string() == id => {}
+                _ => {
+                    replica.note_fetch_failed(id, "the server's copy is not this record")?;
+                    return Ok(false);
+                }
+            }
+            replica.save_synced_doc(&mut doc, converged)?;
+            Ok(true)
+        }
+    }
+}
+
+enum DocSync {
+    Done { converged: bool },
+    Refused(zhucun_protocol::Reject),
+}
+
+/// Rounds of Automerge's sync protocol with the server for one record's document.
+async fn doc_sync_rounds(
+    transport: &dyn Transport,
+    token: &str,
+    id: &str,
+    doc: &mut zhucun_model::RecordDoc,
+    opts: &SyncOptions,
+    stats: &mut SyncStats,
+) -> Result<DocSync, SyncError> {
+    use zhucun_model::automerge::{sync::State, ChangeHash};
+    let mut state = State::new();
+    let mut server_state: Option<serde_bytes::ByteBuf> = None;
+    // The server keeps no sync state between requests (the device carries what Automerge
+    // encodes of it, not what was sent), so it answers every message with one: the round is
+    // done when the device has nothing more to say and the server's last answer showed the
+    // device's heads.
+    let mut server_heads: Option<Vec<ChangeHash>> = None;
+    let same =
+        |a: &[ChangeHash], b: &[ChangeHash]| a.len() == b.len() && a.iter().all(|h| b.contains(h));
+    for _ in 0..32 {
+        let message = doc.generate_sync_message(&mut state);
+        if message.is_none() {
+            if let Some(h) = &server_heads {
+                return Ok(DocSync::Done {
+                    converged: same(h, &doc.heads()),
+                });
+            }
+        }
+        let req = DocSyncRequest {
+            version: VERSION,
+            id: id.to_string(),
+            message: message.clone().map(serde_bytes::ByteBuf::from),
+            server_state: server_state.clone(),
+        };
+        let resp: DocSyncResponse =
+            exchange(transport, "/v1/sync/doc", token, &req, opts, stats).await?;
+        if let Some(r) = resp.reject {
+            return Ok(DocSync::Refused(r));
+        }
+        server_state = Some(resp.server_state);
+        match &resp.message {
+            Some(m) => {
+                let heads = zhucun_model::RecordDoc::sync_message_heads(m)
+                    .map_err(|e| SyncError::BadReply(e.to_string()))?;
+                doc.receive_sync_message(&mut state, m)
+                    .map_err(|e| SyncError::BadReply(e.to_string()))?;
+                server_heads = Some(heads);
+            }
+            None if message.is_none() => return Ok(DocSync::Done { converged: false }),
+            None => {}
+        }
+    }
+    Ok(DocSync::Done { converged: false })
 }
 
 /// Automerge's sync protocol for one record whose heads disagree with the server's.
@@ -426,37 +538,14 @@ async fn resync_record(
     opts: &SyncOptions,
     stats: &mut SyncStats,
 ) -> Result<(), SyncError> {
-    use zhucun_model::automerge::sync::State;
     let mut doc = replica.doc_for_sync(id)?;
-    let mut state = State::new();
-    let mut server_state: Option<serde_bytes::ByteBuf> = None;
-    let mut converged = false;
-    for _ in 0..32 {
-        let message = doc.generate_sync_message(&mut state);
-        let req = DocSyncRequest {
-            version: VERSION,
-            id: id.to_string(),
-            message: message.clone().map(serde_bytes::ByteBuf::from),
-            server_state: server_state.clone(),
-        };
-        let resp: DocSyncResponse =
-            exchange(transport, "/v1/sync/doc", token, &req, opts, stats).await?;
-        if let Some(r) = resp.reject {
+    match doc_sync_rounds(transport, token, id, &mut doc, opts, stats).await? {
+        DocSync::Refused(r) => {
             replica.mark_rejected(&[(r.id, reject_code(r.code), r.message)])?;
             stats.rejected += 1;
-            return Ok(());
         }
-        server_state = Some(resp.server_state);
-        if let Some(m) = &resp.message {
-            doc.receive_sync_message(&mut state, m)
-                .map_err(|e| SyncError::BadReply(e.to_string()))?;
-        }
-        if message.is_none() && resp.message.is_none() {
-            converged = true;
-            break;
-        }
+        DocSync::Done { converged } => replica.save_synced_doc(&mut doc, converged)?,
     }
-    replica.save_synced_doc(&mut doc, converged)?;
     Ok(())
 }
 
