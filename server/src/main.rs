@@ -133,6 +133,9 @@ enum AdminCmd {
     Revoke { device: String },
     /// Print every record as canonical JSON (the same form as `zhucun export`).
     Export,
+    /// Check the stored data (SQLite's integrity_check, then the rules every commit keeps):
+    /// prints `ok`, or each problem and exits non-zero.
+    Check,
 }
 
 #[derive(Deserialize, Default)]
@@ -359,6 +362,16 @@ async fn run(cli: Cli) -> Result<()> {
                     }
                     w.end()?;
                     std::io::Write::flush(&mut out)?;
+                }
+                AdminCmd::Check => {
+                    let problems = s.check().await?;
+                    if !problems.is_empty() {
+                        return Err(anyhow!(
+                            "the database fails its check: {}",
+                            problems.join("; ")
+                        ));
+                    }
+                    println!("ok");
                 }
                 AdminCmd::Revoke { device } => {
                     if !s.revoke_device(&device, now()).await? {

@@ -527,6 +527,28 @@ impl Store for PgStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    async fn check(&self) -> StoreResult<Vec<String>> {
+        // PostgreSQL checksums and WAL-replays its own pages; the rules of our commits are
+        // checked here in one snapshot.
+        let mut c = self.client().await?;
+        let tx = c
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(be)?;
+        let mut problems = Vec::new();
+        for (sql, what) in crate::store::CONSISTENCY_CHECKS {
+            let n: i64 = tx.query_one(*sql, &[]).await.map_err(be)?.get(0);
+            if n > 0 {
+                problems.push(format!("{n} {what}"));
+            }
+        }
+        tx.commit().await.map_err(be)?;
+        Ok(problems)
+    }
+
     async fn blob_visible(&self, hash: &str, scope_paths: &[String]) -> StoreResult<bool> {
         let rows = self
             .client()

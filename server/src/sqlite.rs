@@ -531,6 +531,29 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn check(&self) -> StoreResult<Vec<String>> {
+        self.run(|c| {
+            let mut problems = Vec::new();
+            let mut st = c.prepare("PRAGMA integrity_check").map_err(be)?;
+            let rows: Vec<String> = st
+                .query_map([], |r| r.get(0))
+                .map_err(be)?
+                .collect::<Result<_, _>>()
+                .map_err(be)?;
+            if rows != ["ok"] {
+                problems.extend(rows.into_iter().map(|r| format!("integrity_check: {r}")));
+            }
+            for (sql, what) in crate::store::CONSISTENCY_CHECKS {
+                let n: i64 = c.query_row(sql, [], |r| r.get(0)).map_err(be)?;
+                if n > 0 {
+                    problems.push(format!("{n} {what}"));
+                }
+            }
+            Ok(problems)
+        })
+        .await
+    }
+
     async fn blob_visible(&self, hash: &str, scope_paths: &[String]) -> StoreResult<bool> {
         let (hash, scope) = (hash.to_string(), scope_paths.to_vec());
         self.run(move |c| {

@@ -205,6 +205,11 @@ pub trait Store: Send + Sync {
     async fn entry(&self, seq: u64) -> StoreResult<Option<Vec<u8>>>;
     /// Every record id, sorted.
     async fn doc_ids(&self) -> StoreResult<Vec<String>>;
+    /// What is wrong with the stored data, empty when nothing is: the backend's own page
+    /// check where it has one (SQLite's `integrity_check`), then the rules every commit keeps
+    /// (each log entry names a stored record; each record has its projection row and reaches
+    /// a unit; no projection row without its record). See [`CONSISTENCY_CHECKS`].
+    async fn check(&self) -> StoreResult<Vec<String>>;
     /// Whether a record reaching any of `scope_paths` refers to the blob `hash`.
     async fn blob_visible(&self, hash: &str, scope_paths: &[String]) -> StoreResult<bool>;
 
@@ -336,3 +341,24 @@ pub fn units_in_scope(units: Vec<OrgUnit>, attached: &[String]) -> Vec<OrgUnit> 
 pub fn in_scope(path: &str, scope_paths: &[String]) -> bool {
     scope_paths.iter().any(|s| path.starts_with(s.as_str()))
 }
+
+/// The rules every commit keeps, as queries that count what breaks them (the same SQL on
+/// both backends), with what a count above zero means.
+pub const CONSISTENCY_CHECKS: &[(&str, &str)] = &[
+    (
+        "SELECT count(*) FROM changes c WHERE NOT EXISTS (SELECT 1 FROM docs d WHERE d.id = c.record_id)",
+        "change log entries name no stored record",
+    ),
+    (
+        "SELECT count(*) FROM docs d WHERE NOT EXISTS (SELECT 1 FROM projections p WHERE p.id = d.id)",
+        "records have no projection row",
+    ),
+    (
+        "SELECT count(*) FROM projections p WHERE NOT EXISTS (SELECT 1 FROM docs d WHERE d.id = p.id)",
+        "projection rows have no record",
+    ),
+    (
+        "SELECT count(*) FROM docs d WHERE NOT EXISTS (SELECT 1 FROM record_units u WHERE u.record_id = d.id)",
+        "records reach no organisation unit",
+    ),
+];

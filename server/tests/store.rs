@@ -65,6 +65,31 @@ async fn sqlite_store_conforms() {
     // The same file opened again (a restart): migrate is a no-op and everything is there.
     let again = open(&url).await.expect("reopen sqlite store");
     reopened(&*again, max).await;
+    drop(again);
+
+    // The check finds what a torn or hand-edited database would show.
+    let file = dir.path().join("server.db");
+    {
+        let c = rusqlite::Connection::open(&file).expect("open the file");
+        c.execute(
+            "DELETE FROM projections WHERE id = (SELECT min(id) FROM docs)",
+            [],
+        )
+        .expect("delete a projection row");
+        c.execute(
+            "INSERT INTO changes(record_id, origin, bytes) VALUES ('no-such-record', 'd', x'00')",
+            [],
+        )
+        .expect("log an entry for nothing");
+    }
+    let broken = open(&url).await.expect("reopen sqlite store");
+    assert_eq!(
+        broken.check().await.expect("check"),
+        [
+            "1 change log entries name no stored record",
+            "1 records have no projection row"
+        ]
+    );
 
     assert!(
         matches!(
@@ -155,6 +180,8 @@ async fn conformance(store: Arc<dyn Store>) {
     records_and_log(s).await;
     pull_and_scope(s).await;
     concurrency(&store).await;
+    // Everything written through the trait keeps the rules the check looks for.
+    assert_eq!(s.check().await.expect("check"), Vec::<String>::new());
 }
 
 /// A store opened again on the same database: migrate changes nothing, the data is there.

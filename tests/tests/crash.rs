@@ -19,7 +19,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use zhucun_e2e::{
-    bin, demo, env_count, issue_code, seed, server_export, Backend, Client, Server, CLIENT_KEY,
+    bin, demo, env_count, issue_code, seed, server_cmd, server_export, Backend, Client, Server,
+    CLIENT_KEY,
 };
 use zhucun_replica::{Filter, Key, Replica};
 
@@ -379,6 +380,14 @@ fn server_kills(b: &Backend, kills: u64, seed: u64) {
             .collect()
     });
     let name = b.name();
+    // The database the server was killed over passes its check (SQLite's integrity_check;
+    // on both, every log entry names a record, every record has its projection and units).
+    let check = server_cmd(&db, &["admin", "check"]);
+    assert!(
+        check.status.success(),
+        "{name} (seed {seed}): {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     // Before anyone syncs again: everything a client saw acknowledged is on the server.
     let on_server = by_id(&server_export(&db));
     let shared_text = on_server[&shared]["summary"]

@@ -572,6 +572,43 @@ fn guessing_tokens_and_codes_is_limited_per_client_address() {
     let a = honest.enroll(&base, &codes["chen-jing"], "y");
     assert_eq!(a.status, 200);
 
+    // Office passwords sprayed across the three office users from 127.0.0.7: no user reaches
+    // its own lock (at most 4 failures each), but the address is limited after ten.
+    let login = |h: &Http, user: &str, password: &str| {
+        h.send(
+            "POST",
+            &format!("{base}/api/login"),
+            None,
+            &[("content-type", "application/json")],
+            json!({"user": user, "password": password})
+                .to_string()
+                .into_bytes(),
+        )
+    };
+    let sprayer = Http::from(ip("127.0.0.7"));
+    let users = ["admin", "zhao-min", "wang-qiang"];
+    for n in 0..10 {
+        let a = login(&sprayer, users[n % 3], &format!("spring{n}"));
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (401, "bad_login"),
+            "password {n}"
+        );
+    }
+    let a = login(&sprayer, "admin", zhucun_server::admin::DEMO_PASSWORD);
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (429, "rate_limited"),
+        "even the right password waits once the address is over its limit"
+    );
+    assert!(a.headers.contains_key("retry-after"));
+    // The sprayed users are not locked out for everyone else.
+    let officer = Http::from(ip("127.0.0.8"));
+    for u in users {
+        let a = login(&officer, u, zhucun_server::admin::DEMO_PASSWORD);
+        assert_eq!(a.status, 200, "{u} logs in from another address");
+    }
+
     // Behind the trusted proxy 127.0.0.4, clients are told apart by X-Forwarded-For.
     let proxy = Http::from(ip("127.0.0.4"));
     for n in 0..10 {
@@ -621,7 +658,7 @@ fn guessing_tokens_and_codes_is_limited_per_client_address() {
         vec![],
     );
     assert_eq!(a.status, 429);
-    println!("rate limit: 45 guesses from 4 addresses, 4 limited as they should be, 6 honest requests served");
+    println!("rate limit: 56 guesses from 5 addresses (11 of them office passwords), 5 limited as they should be, 9 honest requests served");
 }
 
 /// Send a request head announcing `length` bytes, then only `body`, then close the sending
@@ -1105,18 +1142,151 @@ fn a_canary_person_never_shows_in_logs_or_plaintext_files() {
             CANARY_ID.as_bytes(),
             CANARY_PHONE.as_bytes(),
         ];
+        // A writer killed in the middle of saving more canary records leaves its write-ahead
+        // log behind un-checkpointed: the frames written last are searched too.
+        let wal_bytes = kill_a_canary_writer(&village);
+        assert!(wal_bytes > 0, "{name}: the killed writer left a WAL");
         for c in [&village, &town] {
             let files = tree(c.dir.path());
             assert!(
-                files.iter().any(|f| f.ends_with("-wal")) || files.len() > 1,
+                files.iter().any(|f| f.ends_with(zhucun_replica::FILE_NAME)),
                 "{name}: {files:?}"
             );
             let hits = files_containing(c.dir.path(), &needles);
             assert!(hits.is_empty(), "{name}: plaintext personal data: {hits:?}");
         }
         println!(
-            "{name}: canary name, ID number and phone absent from {} KB of trace log and from every file of 2 device directories",
-            logs.len() / 1024
+            "{name}: canary name, ID number and phone absent from {} KB of trace log and from every file of 2 device directories (a {} KB WAL left by a killed writer included)",
+            logs.len() / 1024,
+            wal_bytes / 1024
         );
     }
+}
+
+/// Start `zhucun put --lines` on the device, let it acknowledge ten canary activities, and
+/// SIGKILL it before it writes the rest. Returns the size of the WAL it left.
+fn kill_a_canary_writer(c: &Client) -> u64 {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(zhucun_e2e::bin("zhucun"))
+        .arg("--data-dir")
+        .arg(c.dir.path())
+        .args(["put", "activity", "--lines", "--json"])
+        .env("ZHUCUN_KEY", zhucun_e2e::CLIENT_KEY)
+        .envs(c.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start zhucun put --lines");
+    let mut stdin = child.stdin.take().unwrap();
+    for n in 0..10 {
+        let line = json!({"activity_kind": "household_visit", "date": "2026-05-03",
+            "topic": format!("再访{n}"), "household": CANARY_NAME,
+            "summary": format!("{CANARY_NAME} {CANARY_ID} {CANARY_PHONE}")});
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..10 {
+        let mut ack = String::new();
+        out.read_line(&mut ack).unwrap();
+        assert!(ack.contains("\"id\""), "acknowledged: {ack}");
+    }
+    // Killed while it waits for more lines, its connection still open.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stdin);
+    let wal = c
+        .dir
+        .path()
+        .join(format!("{}-wal", zhucun_replica::FILE_NAME));
+    std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
+}
+
+#[test]
+fn a_push_that_would_expand_past_the_operation_limit_is_refused() {
+    let b = Backend::Sqlite(tempfile::tempdir().unwrap());
+    let db = b.url();
+    let codes = demo(&db);
+    let server = Server::start(&db);
+    let c = Client::new();
+    c.enroll(&server.url, &codes["li-ming"]);
+    let big = c.put(
+        "activity",
+        &json!({"activity_kind": "party_lecture", "date": "2026-05-08", "topic": "大",
+            "lecturer": "李明", "summary": "开始"}),
+    );
+    let small = c.put(
+        "activity",
+        &json!({"activity_kind": "party_lecture", "date": "2026-05-09", "topic": "小",
+            "lecturer": "李明"}),
+    );
+    c.sync();
+    let http = Http::new();
+    let tok = token_of(&http.enroll(&server.url, &issue_code(&db, "li-ming"), "raw"));
+    // One change that inserts a million and one characters into the summary: a few
+    // megabytes on the wire, a million operations once Automerge expands it.
+    let mut doc = doc_of(&c, &big);
+    let summary = match automerge::ReadDoc::get(&doc, automerge::ROOT, "summary").unwrap() {
+        Some((_, id)) => id,
+        None => panic!("the record has a summary"),
+    };
+    doc.splice_text(&summary, 0, 0, &"党".repeat(1_000_001))
+        .unwrap();
+    doc.commit();
+    let huge = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let mut other = doc_of(&c, &small);
+    let fine = change_setting(&mut other, "place", "村委会");
+    let a = http.send(
+        "POST",
+        &format!("{}/v1/sync", server.url),
+        Some(&tok),
+        &[],
+        sync_req(vec![
+            PushRecord {
+                id: big.clone(),
+                base_heads: vec![],
+                changes: vec![serde_bytes::ByteBuf::from(huge.clone())],
+                heads: vec![],
+            },
+            PushRecord {
+                id: small.clone(),
+                base_heads: vec![],
+                changes: vec![serde_bytes::ByteBuf::from(fine)],
+                heads: vec![],
+            },
+        ]),
+    );
+    assert_eq!(a.status, 200);
+    let r: SyncResponse = decode(&a.body, 1 << 26).unwrap();
+    assert_eq!(r.rejects.len(), 1, "{:?}", r.rejects);
+    assert_eq!(
+        (r.rejects[0].id.as_str(), r.rejects[0].code),
+        (big.as_str(), RejectCode::Malformed)
+    );
+    assert!(
+        r.rejects[0]
+            .message
+            .contains("more than 1000000 operations"),
+        "{}",
+        r.rejects[0].message
+    );
+    assert_eq!(r.acks.len(), 1, "the rest of the push lands");
+    let export: Value = serde_json::from_str(&server_export(&db)).unwrap();
+    let rec = |id: &str| {
+        export["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == json!(id))
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(rec(&big)["summary"], "开始");
+    assert_eq!(rec(&small)["place"], "村委会");
+    println!(
+        "operation limit: a {} KB change of 1,000,001 operations refused before it was expanded",
+        huge.len() / 1024
+    );
 }
