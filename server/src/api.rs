@@ -281,7 +281,6 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<DeviceAut
             "this device was revoked: enrol again with a new code",
         ));
     }
-    state.store.touch_device(&dev.device_id, now()).await?;
     Ok(dev)
 }
 
@@ -420,6 +419,9 @@ async fn sync(
         state.blobs.as_deref(),
     )
     .await?;
+    // "Last sync" on the dashboard: a round the server answered, not any request (a sync that
+    // keeps failing, or a photo fetch, does not make a village look up to date).
+    state.store.touch_device(&dev.device_id, now()).await?;
     let out = encode_sync(&resp)?;
     state.metrics.sync_round(&resp, pushed);
     state.metrics.sync_bytes(SYNC, body.len(), out.len());

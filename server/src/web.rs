@@ -319,6 +319,22 @@ async fn people_in_scope(
         .collect())
 }
 
+/// People an administrator may act for (issue codes, revoke devices): every unit they are
+/// attached to lies in the administrator's scope. A person who also covers a unit outside it
+/// is listed but not managed: a code issued for them would enrol a device that sees that unit.
+async fn people_managed(
+    state: &AppState,
+    v: &View,
+) -> Result<Vec<crate::store::PersonInfo>, ApiError> {
+    Ok(state
+        .store
+        .people()
+        .await?
+        .into_iter()
+        .filter(|p| !p.units.is_empty() && p.units.iter().all(|u| v.sees_id(u)))
+        .collect())
+}
+
 async fn build_table(
     state: &AppState,
     o: &Office,
@@ -556,7 +572,7 @@ async fn admin_code(
 ) -> Result<Response, ApiError> {
     o.require_admin()?;
     let v = view(&state, &o).await?;
-    let person = people_in_scope(&state, &v)
+    let person = people_managed(&state, &v)
         .await?
         .into_iter()
         .find(|p| p.id == b.person)
@@ -619,7 +635,7 @@ async fn admin_revoke(
 ) -> Result<Response, ApiError> {
     o.require_admin()?;
     let v = view(&state, &o).await?;
-    let people = people_in_scope(&state, &v).await?;
+    let people = people_managed(&state, &v).await?;
     let dev = state
         .store
         .devices()

@@ -748,6 +748,26 @@ async fn dashboard_answers(url: &str) {
         .await;
     assert_eq!(st, 201);
     let dev = enrol(&s.base, code["code"].as_str().unwrap()).await;
+    // A sync the server could not answer does not count as the device's last sync.
+    let bad = reqwest::Client::new()
+        .post(format!("{}/v1/sync", s.base))
+        .bearer_auth(&dev.token)
+        .body(b"not a sync request".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let (_, devices) = admin.get("/api/admin/devices").await;
+    let seen = |devices: &Value| {
+        devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == dev.device_id.as_str())
+            .unwrap()["last_seen"]
+            .clone()
+    };
+    assert_eq!(seen(&devices), Value::Null);
     assert_eq!(sync(&s.base, &dev.token, vec![]).await.status(), 200);
     let (st, devices) = admin.get("/api/admin/devices").await;
     assert_eq!(st, 200, "{devices}");
@@ -810,6 +830,67 @@ async fn dashboard_answers(url: &str) {
         )
         .await;
     assert_eq!(st, 403);
+
+    // An administrator of one township acts only for people wholly inside it: someone who
+    // also covers a village of the street is listed but gets no code and keeps their device.
+    for (id, role, units) in [
+        ("town-admin", "admin", json!(["chengguan"])),
+        ("liu-yang", "instructor", json!(["xinhe", "liuzhuang"])),
+    ] {
+        let mut body = json!({"id": id, "name": id, "role": role, "units": units});
+        if role == "admin" {
+            body["password"] = json!(DEMO_PASSWORD);
+        }
+        let (st, b) = admin
+            .post("/api/admin/people", body, Some(&admin.csrf))
+            .await;
+        assert_eq!(st, 201, "{b}");
+    }
+    let (st, code) = admin
+        .post(
+            "/api/admin/codes",
+            json!({"person": "liu-yang", "hours": 24}),
+            Some(&admin.csrf),
+        )
+        .await;
+    assert_eq!(st, 201, "the city's administrator manages everyone");
+    let liu = enrol(&s.base, code["code"].as_str().unwrap()).await;
+    let town_admin = login(&s.base, "town-admin").await;
+    let (st, people) = town_admin.get("/api/admin/people").await;
+    assert_eq!(st, 200);
+    assert!(people
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == "liu-yang"));
+    let (st, b) = town_admin
+        .post(
+            "/api/admin/codes",
+            json!({"person": "liu-yang", "hours": 24}),
+            Some(&town_admin.csrf),
+        )
+        .await;
+    assert_eq!((st, b["code"].as_str()), (404, Some("not_found")), "{b}");
+    let (st, _) = town_admin
+        .post(
+            &format!("/api/admin/devices/{}/revoke", liu.device_id),
+            json!({}),
+            Some(&town_admin.csrf),
+        )
+        .await;
+    assert_eq!(st, 404);
+    assert_eq!(sync(&s.base, &liu.token, vec![]).await.status(), 200);
+    let (st, _) = town_admin
+        .post(
+            "/api/admin/codes",
+            json!({"person": "li-ming", "hours": 24}),
+            Some(&town_admin.csrf),
+        )
+        .await;
+    assert_eq!(
+        st, 201,
+        "a first secretary of the township is theirs to manage"
+    );
 
     // No ID number or phone leaves the server through any dashboard answer or export.
     let mut answers: Vec<(String, String)> = Vec::new();
