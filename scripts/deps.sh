@@ -49,7 +49,7 @@ ensure_npm() {
 
 # tauri-driver (WebDriver for Tauri apps), pinned to 2.x.
 ensure_tauri_driver() {
-    if ! command -v tauri-driver >/dev/null || ! tauri-driver --help 2>&1 | head -1 | grep -q .; then
+    if ! command -v tauri-driver >/dev/null || ! { tauri-driver --help 2>&1 || true; } | grep -q .; then
         cargo install tauri-driver --version "^2" --locked >&2
     fi
 }
