@@ -320,7 +320,16 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+/// The counters, for a scraper on the server's own machine only: a request from anywhere
+/// else (through a trusted reverse proxy too: its `X-Forwarded-For` client counts) is
+/// answered like an unknown path.
+async fn metrics(
+    State(state): State<Arc<AppState>>,
+    crate::ratelimit::ClientIp(ip): crate::ratelimit::ClientIp,
+) -> Response {
+    if ip.is_some_and(|ip| !ip.to_canonical().is_loopback()) {
+        return fallback().await.into_response();
+    }
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.metrics.encode(),
@@ -480,14 +489,35 @@ async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
     let start = Instant::now();
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
     state.metrics.http_request(
         route.as_deref().unwrap_or(UNMATCHED_ROUTE),
         resp.status().as_u16(),
         start.elapsed(),
     );
+    let headers = resp.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers
+            .entry(name)
+            .or_insert(header::HeaderValue::from_static(value));
+    }
     resp
 }
+
+/// Sent with every answer. The dashboard loads only its own scripts (no inline script, no
+/// other origin), is never framed by another site, and sends no referrer; styles may be
+/// inline (Svelte's transitions write them).
+const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'",
+    ),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
 
 pub(crate) const SYNC: &str = "/v1/sync";
 pub(crate) const SYNC_DOC: &str = "/v1/sync/doc";
@@ -509,6 +539,7 @@ impl From<BlobError> for ApiError {
             }
             BlobError::HashMismatch(_) => (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"),
             BlobError::Missing(_) => (StatusCode::NOT_FOUND, "blob_missing"),
+            BlobError::PartialsFull { .. } => (StatusCode::INSUFFICIENT_STORAGE, "partials_full"),
             BlobError::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         ApiError::new(status, code, e.to_string())

@@ -1,7 +1,11 @@
 //! Attachments on the server: content-addressed files in the blob directory, received in
 //! fixed-size chunks so a cut upload resumes at the first missing chunk. A blob counts as
 //! present only once every chunk is here and the whole matches its SHA-256; until then its
-//! chunks wait under `partial/`. Names are checked hashes, so nothing escapes the directory.
+//! chunks wait under `partial/<device>/<hash>/`. Each device uploads into its own partial
+//! directory, so no device can spoil (or learn of) another's unfinished upload, and a
+//! device's unfinished uploads are bounded ([`BlobDir::max_partial`] bytes declared, at most
+//! [`MAX_PARTIALS`] blobs; ones untouched for [`PARTIAL_TTL`] are dropped). Names are checked
+//! hashes and server-made device ids, so nothing escapes the directory.
 //!
 //! What a device learns about a blob is scoped: a blob that no record in its scope refers to
 //! looks unknown to it until it proves it holds the content by uploading every chunk (each
@@ -16,6 +20,17 @@ use sha2::{Digest, Sha256};
 
 /// Bytes per chunk (the replica uses the same).
 pub const CHUNK_SIZE: u64 = 256 * 1024;
+
+/// Unfinished uploads one device may have at once.
+pub const MAX_PARTIALS: usize = 16;
+
+/// An unfinished upload nobody added a chunk to for this long is dropped (the device
+/// starts it again if it still has the attachment).
+pub const PARTIAL_TTL: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
+
+/// The owner of uploads not made by a device ([`BlobDir::put_chunk`]); device ids are
+/// `dev-<hex>`, so it cannot be one.
+const NO_DEVICE: &str = "-";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -38,6 +53,11 @@ pub enum BlobError {
     HashMismatch(String),
     #[error("blob {0} is not complete on the server")]
     Missing(String),
+    #[error(
+        "this device's unfinished uploads are full ({blobs} blobs, {used} of {limit} bytes): \
+         finish or abandon them first"
+    )]
+    PartialsFull { blobs: usize, used: u64, limit: u64 },
     #[error("blob storage: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -54,6 +74,8 @@ pub struct BlobStatus {
 pub struct BlobDir {
     root: PathBuf,
     pub max_size: u64,
+    /// Bytes (as declared by their sizes) one device's unfinished uploads may hold.
+    pub max_partial: u64,
 }
 
 pub fn check_hash(h: &str) -> Result<(), BlobError> {
@@ -67,10 +89,23 @@ fn chunks(size: u64) -> u64 {
 
 impl BlobDir {
     pub fn new(root: &Path, max_size: u64) -> Result<BlobDir, BlobError> {
-        std::fs::create_dir_all(root.join("partial"))?;
+        let partial = root.join("partial");
+        std::fs::create_dir_all(&partial)?;
+        // Unfinished uploads of the layout before `partial/<device>/` (one shared directory
+        // per hash): dropped, the devices send them again.
+        for e in std::fs::read_dir(&partial)? {
+            let e = e?;
+            if e.file_name()
+                .to_str()
+                .is_some_and(|n| check_hash(n).is_ok())
+            {
+                std::fs::remove_dir_all(e.path())?;
+            }
+        }
         Ok(BlobDir {
             root: root.to_path_buf(),
             max_size,
+            max_partial: max_size.saturating_mul(4),
         })
     }
 
@@ -78,17 +113,16 @@ impl BlobDir {
         self.root.join(&h[..2]).join(h)
     }
 
-    fn partial_dir(&self, h: &str) -> PathBuf {
-        self.root.join("partial").join(h)
+    fn owner_dir(&self, owner: &str) -> PathBuf {
+        self.root.join("partial").join(owner)
+    }
+
+    fn partial_dir(&self, owner: &str, h: &str) -> PathBuf {
+        self.owner_dir(owner).join(h)
     }
 
     fn proof_path(&self, h: &str, device: &str, idx: u64) -> Option<PathBuf> {
-        // Device ids are the server's own (`dev-<hex>`); anything else never becomes a name.
-        let safe = !device.is_empty()
-            && device
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        safe.then(|| {
+        safe_device(device).then(|| {
             self.root
                 .join("holders")
                 .join(h)
@@ -114,7 +148,8 @@ impl BlobDir {
         device: &str,
         visible: bool,
     ) -> Result<BlobStatus, BlobError> {
-        let st = self.status(h)?;
+        let owner = owner_of(device)?;
+        let st = self.status_of(owner, h)?;
         if visible || !st.complete {
             return Ok(st);
         }
@@ -142,22 +177,58 @@ impl BlobDir {
         device: &str,
         visible: bool,
     ) -> Result<BlobStatus, BlobError> {
-        let st = self.put_chunk(h, size, idx, bytes)?;
+        let st = self.put_chunk_of(owner_of(device)?, h, size, idx, bytes)?;
         if st.complete && !visible {
             self.prove(h, device, idx)?;
         }
         self.status_for(h, device, visible)
     }
 
-    fn known_size(&self, h: &str) -> Result<Option<u64>, BlobError> {
-        match std::fs::read_to_string(self.partial_dir(h).join("size")) {
-            Ok(s) => Ok(s.trim().parse().ok()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+    fn known_size(&self, owner: &str, h: &str) -> Result<Option<u64>, BlobError> {
+        read_size(&self.partial_dir(owner, h))
     }
 
+    /// Room for a new unfinished upload of `size` bytes by `owner`: drops the owner's
+    /// uploads untouched for [`PARTIAL_TTL`], then counts the rest.
+    fn make_room(&self, owner: &str, size: u64) -> Result<(), BlobError> {
+        let dir = self.owner_dir(owner);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let (mut blobs, mut used) = (0usize, 0u64);
+        for e in entries {
+            let e = e?;
+            let path = e.path();
+            let stale = e
+                .metadata()?
+                .modified()?
+                .elapsed()
+                .is_ok_and(|age| age > PARTIAL_TTL);
+            if stale {
+                std::fs::remove_dir_all(&path)?;
+                continue;
+            }
+            blobs += 1;
+            used = used.saturating_add(read_size(&path)?.unwrap_or(0));
+        }
+        if blobs >= MAX_PARTIALS || used.saturating_add(size) > self.max_partial {
+            return Err(BlobError::PartialsFull {
+                blobs,
+                used,
+                limit: self.max_partial,
+            });
+        }
+        Ok(())
+    }
+
+    /// The status of blob `h`: complete, or the unfinished upload not made by a device.
     pub fn status(&self, h: &str) -> Result<BlobStatus, BlobError> {
+        self.status_of(NO_DEVICE, h)
+    }
+
+    fn status_of(&self, owner: &str, h: &str) -> Result<BlobStatus, BlobError> {
         check_hash(h)?;
         let done = self.complete_path(h);
         if let Ok(m) = std::fs::metadata(&done) {
@@ -168,7 +239,7 @@ impl BlobDir {
                 missing: Vec::new(),
             });
         }
-        let Some(size) = self.known_size(h)? else {
+        let Some(size) = self.known_size(owner, h)? else {
             return Ok(BlobStatus {
                 hash: h.into(),
                 size: None,
@@ -176,7 +247,7 @@ impl BlobDir {
                 missing: Vec::new(),
             });
         };
-        let dir = self.partial_dir(h);
+        let dir = self.partial_dir(owner, h);
         let missing = (0..chunks(size))
             .filter(|i| !dir.join(format!("{i:08}")).exists())
             .collect();
@@ -188,9 +259,21 @@ impl BlobDir {
         })
     }
 
-    /// Store chunk `idx` of blob `h` of `size` bytes; completes the blob when it was the last.
+    /// Store chunk `idx` of blob `h` of `size` bytes, uploaded by no device in particular;
+    /// completes the blob when it was the last.
     pub fn put_chunk(
         &self,
+        h: &str,
+        size: u64,
+        idx: u64,
+        bytes: &[u8],
+    ) -> Result<BlobStatus, BlobError> {
+        self.put_chunk_of(NO_DEVICE, h, size, idx, bytes)
+    }
+
+    fn put_chunk_of(
+        &self,
+        owner: &str,
         h: &str,
         size: u64,
         idx: u64,
@@ -208,7 +291,9 @@ impl BlobDir {
             if m.len() != size || self.read_chunk(h, idx).ok().as_deref() != Some(bytes) {
                 return Err(BlobError::HashMismatch(h.into()));
             }
-            return self.status(h);
+            // What this owner had begun of it is no longer needed.
+            let _ = std::fs::remove_dir_all(self.partial_dir(owner, h));
+            return self.status_of(owner, h);
         }
         let n = chunks(size);
         if idx >= n {
@@ -232,9 +317,8 @@ impl BlobDir {
                 got: bytes.len() as u64,
             });
         }
-        let dir = self.partial_dir(h);
-        std::fs::create_dir_all(&dir)?;
-        match self.known_size(h)? {
+        let dir = self.partial_dir(owner, h);
+        match self.known_size(owner, h)? {
             Some(k) if k != size => {
                 return Err(BlobError::SizeChanged {
                     given: size,
@@ -242,19 +326,23 @@ impl BlobDir {
                 })
             }
             Some(_) => {}
-            None => write_atomic(&dir.join("size"), size.to_string().as_bytes())?,
+            None => {
+                self.make_room(owner, size)?;
+                std::fs::create_dir_all(&dir)?;
+                write_atomic(&dir.join("size"), size.to_string().as_bytes())?;
+            }
         }
         write_atomic(&dir.join(format!("{idx:08}")), bytes)?;
-        let st = self.status(h)?;
+        let st = self.status_of(owner, h)?;
         if st.missing.is_empty() {
-            self.assemble(h, size)?;
-            return self.status(h);
+            self.assemble(owner, h, size)?;
+            return self.status_of(owner, h);
         }
         Ok(st)
     }
 
-    fn assemble(&self, h: &str, size: u64) -> Result<(), BlobError> {
-        let dir = self.partial_dir(h);
+    fn assemble(&self, owner: &str, h: &str, size: u64) -> Result<(), BlobError> {
+        let dir = self.partial_dir(owner, h);
         // A name of its own: two uploads of the last chunk may assemble at the same time.
         let tmp = dir.join(format!("assembled-{:016x}", rand::random::<u64>()));
         let mut out = std::fs::File::create(&tmp)?;
@@ -297,6 +385,34 @@ impl BlobDir {
         let mut buf = Vec::new();
         f.take(CHUNK_SIZE).read_to_end(&mut buf)?;
         Ok(buf)
+    }
+}
+
+/// Device ids are the server's own (`dev-<hex>`); anything else never becomes a name.
+fn safe_device(device: &str) -> bool {
+    !device.is_empty()
+        && device
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// The partial directory's owner name for `device`.
+fn owner_of(device: &str) -> Result<&str, BlobError> {
+    if safe_device(device) && device != NO_DEVICE {
+        Ok(device)
+    } else {
+        Err(BlobError::Io(std::io::Error::other(
+            "a device id that cannot name a directory",
+        )))
+    }
+}
+
+/// The declared size of the unfinished upload in `dir`, if one was begun.
+fn read_size(dir: &Path) -> Result<Option<u64>, BlobError> {
+    match std::fs::read_to_string(dir.join("size")) {
+        Ok(s) => Ok(s.trim().parse().ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -372,5 +488,104 @@ mod tests {
             b.put_chunk(&h, 11 * CHUNK_SIZE, 0, b"x"),
             Err(BlobError::TooLarge { .. })
         ));
+    }
+
+    fn blob(n: usize, seed: u8) -> (String, Vec<u8>) {
+        let data: Vec<u8> = (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect();
+        (hex::encode(Sha256::digest(&data)), data)
+    }
+
+    fn chunk(data: &[u8], idx: u64) -> &[u8] {
+        let start = (idx * CHUNK_SIZE) as usize;
+        &data[start..(start + CHUNK_SIZE as usize).min(data.len())]
+    }
+
+    #[test]
+    fn a_device_cannot_spoil_or_see_another_devices_upload() {
+        let d = tempfile::tempdir().unwrap();
+        let b = BlobDir::new(d.path(), 10 * CHUNK_SIZE).unwrap();
+        let (h, data) = blob(CHUNK_SIZE as usize * 2 + 5, 1);
+        let size = data.len() as u64;
+        // dev-bad knows the hash (it is in a record they share) and sends junk for chunk 0
+        // and a wrong size for the next attempt.
+        let junk = vec![0u8; CHUNK_SIZE as usize];
+        b.put_chunk_for(&h, size, 0, &junk, "dev-bad", true)
+            .unwrap();
+        // dev-good sees nothing begun and uploads every chunk; the blob completes.
+        let st = b.status_for(&h, "dev-good", true).unwrap();
+        assert_eq!((st.size, st.complete), (None, false), "{st:?}");
+        for idx in 0..3 {
+            b.put_chunk_for(&h, size, idx, chunk(&data, idx), "dev-good", true)
+                .unwrap();
+        }
+        assert!(b.status_for(&h, "dev-good", true).unwrap().complete);
+        let mut back = Vec::new();
+        for i in 0..3 {
+            back.extend(b.read_chunk(&h, i).unwrap());
+        }
+        assert_eq!(back, data);
+        // The junk never became part of it and is refused against the stored bytes.
+        assert!(matches!(
+            b.put_chunk_for(&h, size, 0, &junk, "dev-bad", true),
+            Err(BlobError::HashMismatch(_))
+        ));
+        // A device id that is not a plain name never becomes a directory.
+        assert!(b.status_for(&h, "../x", true).is_err());
+    }
+
+    #[test]
+    fn a_devices_unfinished_uploads_are_bounded_and_expire() {
+        let d = tempfile::tempdir().unwrap();
+        let b = BlobDir::new(d.path(), 10 * CHUNK_SIZE).unwrap();
+        assert_eq!(b.max_partial, 40 * CHUNK_SIZE);
+        // Four blobs of ten chunks begun: the declared bytes are at the bound.
+        let big: Vec<(String, Vec<u8>)> =
+            (0..5).map(|i| blob(10 * CHUNK_SIZE as usize, i)).collect();
+        for (h, data) in &big[..4] {
+            b.put_chunk_for(h, data.len() as u64, 0, chunk(data, 0), "dev-a", true)
+                .unwrap();
+        }
+        let (h5, d5) = &big[4];
+        let full = b.put_chunk_for(h5, d5.len() as u64, 0, chunk(d5, 0), "dev-a", true);
+        assert!(
+            matches!(full, Err(BlobError::PartialsFull { blobs: 4, .. })),
+            "{full:?}"
+        );
+        // Chunks of uploads already begun still arrive; another device is not affected.
+        let (h1, d1) = &big[0];
+        b.put_chunk_for(h1, d1.len() as u64, 1, chunk(d1, 1), "dev-a", true)
+            .unwrap();
+        b.put_chunk_for(h5, d5.len() as u64, 0, chunk(d5, 0), "dev-b", true)
+            .unwrap();
+        // Finishing one makes room.
+        for idx in 2..10 {
+            b.put_chunk_for(h1, d1.len() as u64, idx, chunk(d1, idx), "dev-a", true)
+                .unwrap();
+        }
+        assert!(b.status(h1).unwrap().complete);
+        b.put_chunk_for(h5, d5.len() as u64, 0, chunk(d5, 0), "dev-a", true)
+            .unwrap();
+        // At most MAX_PARTIALS blobs, however small.
+        let c = tempfile::tempdir().unwrap();
+        let b = BlobDir::new(c.path(), 10 * CHUNK_SIZE).unwrap();
+        let small: Vec<(String, Vec<u8>)> = (0..=MAX_PARTIALS as u8)
+            .map(|i| blob(CHUNK_SIZE as usize + 1, i))
+            .collect();
+        for (i, (h, data)) in small.iter().enumerate() {
+            let r = b.put_chunk_for(h, data.len() as u64, 0, chunk(data, 0), "dev-a", true);
+            assert_eq!(r.is_ok(), i < MAX_PARTIALS, "blob {i}: {r:?}");
+        }
+        // An upload nobody touched for longer than PARTIAL_TTL is dropped to make room.
+        let old = std::time::SystemTime::now() - PARTIAL_TTL - std::time::Duration::from_secs(60);
+        let first = b.partial_dir("dev-a", &small[0].0);
+        std::fs::File::open(&first)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let (h, data) = &small[MAX_PARTIALS];
+        b.put_chunk_for(h, data.len() as u64, 0, chunk(data, 0), "dev-a", true)
+            .unwrap();
+        assert!(!first.exists());
+        assert_eq!(b.status_for(&small[0].0, "dev-a", true).unwrap().size, None);
     }
 }

@@ -592,3 +592,58 @@ async fn openapi_documents_every_route() {
     let embedded: Value = serde_json::from_str(api::OPENAPI_JSON).unwrap();
     assert_eq!(embedded, doc);
 }
+
+/// Behind a reverse proxy every request comes from loopback; the proxy's `X-Forwarded-For`
+/// says who asked. `/metrics` answers the machine itself only; the other answers carry the
+/// headers that keep the dashboard from being framed or fed foreign scripts.
+#[tokio::test]
+async fn metrics_answer_only_the_machine_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("s.db").display());
+    let store = zhucun_server::store::open(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let state = AppState::with_rate_limits(
+        store,
+        Limits::default(),
+        None,
+        zhucun_server::ratelimit::RateLimits {
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            ..Default::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    let http = reqwest::Client::new();
+    let get = |path: &str, forwarded: Option<&str>| {
+        let mut r = http.get(format!("http://{addr}{path}"));
+        if let Some(f) = forwarded {
+            r = r.header("x-forwarded-for", f);
+        }
+        r.send()
+    };
+    let local = get("/metrics", None).await.unwrap();
+    assert_eq!(local.status(), 200);
+    assert!(local.text().await.unwrap().contains("zhucun_"));
+    for who in ["203.0.113.9", "10.1.2.3", "::ffff:198.51.100.4"] {
+        let far = get("/metrics", Some(who)).await.unwrap();
+        assert_eq!(far.status(), 404, "{who}");
+        let body: Value = far.json().await.unwrap();
+        assert_eq!(body["code"], "not_found", "{who}");
+    }
+    let ok = get("/healthz", Some("203.0.113.9")).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let h = ok.headers();
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    task.abort();
+}

@@ -55,6 +55,10 @@ async function newPage() {
   context.setDefaultTimeout(20000);
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // Anything the content security policy blocked would be a broken screen.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && m.text().includes('Content Security Policy')) pageErrors.push(m.text());
+  });
   return page;
 }
 
@@ -94,6 +98,12 @@ async function overviewRows(page) {
 describe('the office dashboard in Chromium', () => {
   test('a city officer logs in and reads the overview: numbers, sorting, township filter, English', T, async () => {
     const page = await newPage();
+    // The page may run only its own scripts and may not be framed by another site.
+    const head = (await page.request.get(`${server.url}/`)).headers();
+    includes(head['content-security-policy'] ?? '', "script-src 'self'");
+    includes(head['content-security-policy'] ?? '', "frame-ancestors 'none'");
+    assert.equal(head['x-frame-options'], 'DENY');
+    assert.equal(head['x-content-type-options'], 'nosniff');
     await login(page, 'zhao-min', 'not-the-password');
     const error = byTest(page, 'login-error');
     await error.waitFor();

@@ -376,6 +376,17 @@ impl Client {
         self.json(&["enroll", "--server", url, "--code", code, "--json"], None)
     }
 
+    /// This device's token, read from its replica (for tests that speak HTTP as the device).
+    pub fn token(&self) -> String {
+        let key = zhucun_replica::Key::Passphrase(CLIENT_KEY.into());
+        zhucun_replica::Replica::open(self.dir.path(), &key)
+            .expect("open the client's replica")
+            .server()
+            .expect("read the server link")
+            .expect("enrolled")
+            .token
+    }
+
     pub fn put(&self, kind: &str, record: &Value) -> String {
         self.ok(&["put", kind], Some(&record.to_string()))
             .trim()

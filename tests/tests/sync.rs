@@ -19,6 +19,16 @@ fn ids(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The ids of the activities a client lists.
+fn activity_ids(c: &Client) -> Vec<String> {
+    c.json(&["list", "activity", "--json"], None)
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| r["id"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
 fn lecture(topic: &str) -> Value {
     json!({"activity_kind": "party_lecture", "date": "2026-05-08", "topic": topic, "lecturer": "李明"})
 }
@@ -711,8 +721,8 @@ fn attachments_travel_in_resumable_chunks_and_stay_in_scope() {
             .trim()
             .to_string();
 
-        // An earlier upload was cut after the first chunk (sent here by hand with a second
-        // device token of the same person): the client's upload resumes from there.
+        // Another device of the same person knows the hash and sends junk for its first
+        // chunk: uploads are per device, so it cannot spoil the village laptop's.
         let extra = String::from_utf8(
             server_cmd(&db, &["admin", "issue-code", "--person", "li-ming"]).stdout,
         )
@@ -720,48 +730,72 @@ fn attachments_travel_in_resumable_chunks_and_stay_in_scope() {
         let (_, v) = post(
             &format!("{}/v1/enroll", server.url),
             None,
-            json!({"code": extra.trim(), "device_name": "cut"})
+            json!({"code": extra.trim(), "device_name": "junk"})
                 .to_string()
                 .into_bytes(),
         );
-        let token = v["token"].as_str().unwrap().to_string();
+        let junk_token = v["token"].as_str().unwrap().to_string();
+        // The laptop's own earlier upload was cut after the first chunk (sent here by hand
+        // with its token): its upload resumes from there.
+        let token = a.token();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let status = |rt: &tokio::runtime::Runtime| -> Value {
+        let status = |rt: &tokio::runtime::Runtime, token: &str| -> Value {
             rt.block_on(async {
                 let r = reqwest::Client::new()
                     .get(format!("{}/v1/blobs/{hash}", server.url))
-                    .bearer_auth(&token)
+                    .bearer_auth(token)
                     .send()
                     .await
                     .unwrap();
                 serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
             })
         };
-        rt.block_on(async {
-            let r = reqwest::Client::new()
-                .put(format!(
-                    "{}/v1/blobs/{hash}/0?size={}",
-                    server.url,
-                    photo.len()
-                ))
-                .bearer_auth(&token)
-                .body(photo[..262_144].to_vec())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status().as_u16(), 200);
-        });
-        assert_eq!(status(&rt)["missing"], json!([1, 2]), "{}", b.name());
+        let put_chunk = |rt: &tokio::runtime::Runtime, token: &str, idx: usize, bytes: Vec<u8>| {
+            rt.block_on(async {
+                let r = reqwest::Client::new()
+                    .put(format!(
+                        "{}/v1/blobs/{hash}/{idx}?size={}",
+                        server.url,
+                        photo.len()
+                    ))
+                    .bearer_auth(token)
+                    .body(bytes)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status().as_u16(), 200);
+            })
+        };
+        put_chunk(&rt, &junk_token, 1, vec![0u8; 262_144]);
+        put_chunk(&rt, &token, 0, photo[..262_144].to_vec());
+        assert_eq!(
+            status(&rt, &token)["missing"],
+            json!([1, 2]),
+            "{}",
+            b.name()
+        );
+        assert_eq!(
+            status(&rt, &junk_token)["missing"],
+            json!([0, 2]),
+            "{}",
+            b.name()
+        );
 
         let rec = json!({"activity_kind": "theme_party_day", "date": "2026-05-28", "topic": "主题党日",
             "attachments": [{"hash": hash, "name": "合影.jpg", "mime": "image/jpeg", "size": photo.len()}]});
         a.put("activity", &rec);
         let s = a.sync();
         assert_eq!(s["blobs_up"], 1, "{}: {s}", b.name());
-        assert_eq!(status(&rt)["complete"], true);
+        // Two chunks and the record, not the whole photo again.
+        assert!(
+            s["bytes_up"].as_u64().unwrap() < photo.len() as u64,
+            "{}: {s}",
+            b.name()
+        );
+        assert_eq!(status(&rt, &token)["complete"], true);
 
         town.sync();
         let out = town.dir.path().join("back.jpg");
@@ -880,6 +914,98 @@ fn a_server_restored_from_a_backup_catches_up_from_the_devices() {
 }
 
 #[test]
+fn a_refused_attachment_holds_back_its_record_only() {
+    use sha2::{Digest, Sha256};
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let (a, town) = (Client::new(), Client::new());
+        a.enroll(&server.url, &codes["li-ming"]);
+        town.enroll(&server.url, &codes["wang-qiang"]);
+        // The laptop left 16 uploads unfinished (the most a device may have): the server
+        // refuses to begin a seventeenth.
+        let token = a.token();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let put = |hash: &str, size: usize, idx: usize, bytes: &[u8]| -> u16 {
+            rt.block_on(async {
+                reqwest::Client::new()
+                    .put(format!("{}/v1/blobs/{hash}/{idx}?size={size}", server.url))
+                    .bearer_auth(&token)
+                    .body(bytes.to_vec())
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        };
+        let begun: Vec<(String, Vec<u8>)> = (0..16u8)
+            .map(|i| {
+                let data = vec![i; 262_144 + 1];
+                (hex::encode(Sha256::digest(&data)), data)
+            })
+            .collect();
+        for (h, data) in &begun {
+            assert_eq!(put(h, data.len(), 0, &data[..262_144]), 200);
+        }
+        let file = a.dir.path().join("照片.jpg");
+        std::fs::write(&file, vec![7u8; 300_000]).unwrap();
+        let hash = a
+            .ok(&["blob", "add", file.to_str().unwrap()], None)
+            .trim()
+            .to_string();
+        let with_photo = a.put(
+            "activity",
+            &json!({"activity_kind": "theme_party_day", "date": "2026-06-01", "topic": "带照片",
+                "attachments": [{"hash": hash, "name": "照片.jpg", "mime": "image/jpeg", "size": 300_000}]}),
+        );
+        let plain = a.put("activity", &lecture("没有照片"));
+        let s = a.sync();
+        assert_eq!(
+            (
+                s["held"].as_u64(),
+                s["acked"].as_u64(),
+                s["pending"].as_u64()
+            ),
+            (Some(1), Some(1), Some(1)),
+            "{}: {s}",
+            b.name()
+        );
+        assert!(
+            s["held_why"][0].as_str().unwrap().contains("partials_full"),
+            "{}: {s}",
+            b.name()
+        );
+        town.sync();
+        let seen = activity_ids(&town);
+        assert!(seen.contains(&plain), "{}: {seen:?}", b.name());
+        assert!(!seen.contains(&with_photo), "{}: {seen:?}", b.name());
+        // One unfinished upload completes: there is room, and the next sync sends the photo
+        // and its record.
+        let (h, data) = &begun[0];
+        assert_eq!(put(h, data.len(), 1, &data[262_144..]), 200);
+        let s = a.sync();
+        assert_eq!(
+            (
+                s["held"].as_u64(),
+                s["blobs_up"].as_u64(),
+                s["pending"].as_u64()
+            ),
+            (Some(0), Some(1), Some(0)),
+            "{}: {s}",
+            b.name()
+        );
+        town.sync();
+        let seen = activity_ids(&town);
+        assert!(seen.contains(&with_photo), "{}: {seen:?}", b.name());
+    }
+}
+
+#[test]
 fn a_device_restored_from_a_backup_gets_back_what_others_built_on_its_lost_edits() {
     for b in Backend::all() {
         let db = b.url();
@@ -905,19 +1031,30 @@ fn a_device_restored_from_a_backup_gets_back_what_others_built_on_its_lost_edits
             Some(&json!({"id": id, "lecturer": "王老师"}).to_string()),
         );
         town.sync();
-        // The laptop is restored from the copy. The server does not send a device what that
+        // The laptop is restored from the copy and edited before it syncs: the edit must
+        // not be numbered like the lost place edit (same actor and sequence number), which
+        // the server would refuse for good. The server does not send a device what that
         // device pushed (the place), and the township's edit depends on it: the page's
         // changes cannot be applied, so the record is fetched whole.
+        restored.ok(
+            &["put", "activity"],
+            Some(&json!({"id": id, "summary": "恢复后补记"}).to_string()),
+        );
         let s = restored.sync();
         assert_eq!(
-            (s["recovered"].as_u64(), s["unapplied"].as_u64()),
-            (Some(1), Some(0)),
+            (
+                s["recovered"].as_u64(),
+                s["unapplied"].as_u64(),
+                s["rejected"].as_u64()
+            ),
+            (Some(1), Some(0), Some(0)),
             "{} {s}",
             b.name()
         );
         let r = restored.json(&["get", &id, "--json"], None);
         assert_eq!(r["record"]["place"], "村委会", "{}: {r}", b.name());
         assert_eq!(r["record"]["lecturer"], "王老师", "{}: {r}", b.name());
+        assert_eq!(r["record"]["summary"], "恢复后补记", "{}: {r}", b.name());
         assert_eq!(r["synced"], true, "{}: {r}", b.name());
         // Nothing is left to fetch: the next sync moves no records.
         let s = restored.sync();
@@ -939,9 +1076,15 @@ fn a_device_restored_from_a_backup_gets_back_what_others_built_on_its_lost_edits
             (
                 &t["record"]["topic"],
                 &t["record"]["place"],
-                &t["record"]["lecturer"]
+                &t["record"]["lecturer"],
+                &t["record"]["summary"]
             ),
-            (&json!("学习党章"), &json!("村委会"), &json!("王老师")),
+            (
+                &json!("学习党章"),
+                &json!("村委会"),
+                &json!("王老师"),
+                &json!("恢复后补记")
+            ),
             "{}",
             b.name()
         );

@@ -741,6 +741,15 @@ fn run(cli: Cli) -> Result<()> {
                         stats.unapplied
                     );
                 }
+                if stats.held > 0 {
+                    println!(
+                        "{} records wait: the server refused an attachment of theirs (the next sync tries again)",
+                        stats.held
+                    );
+                    for why in &stats.held_why {
+                        println!("  {why}");
+                    }
+                }
                 Ok(())
             }
         }

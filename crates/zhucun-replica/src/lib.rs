@@ -55,7 +55,8 @@ impl std::fmt::Debug for Key {
 /// Who this device is and what it may see: set at enrolment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DeviceProfile {
-    /// The device's Automerge actor id (hex), persisted once.
+    /// The device's own id before enrolment (hex), persisted once. Edits are made under a
+    /// fresh actor each time the replica is opened ([`Replica::edit_actor`]).
     pub actor: String,
     /// The device id the server gave at enrolment; the actor id until then.
     pub device: String,
@@ -129,6 +130,11 @@ pub struct Replica {
     conn: Connection,
     path: PathBuf,
     profile: DeviceProfile,
+    /// The Automerge actor of this opening's edits: new every time the replica is opened.
+    /// A data directory restored from a copy has lost changes the server already holds;
+    /// reusing their actor would number the next edit like a lost one (same actor and
+    /// sequence number, different change), which Automerge refuses on merge, and the edit
+    /// would never leave the device.
     actor: ActorId,
 }
 
@@ -190,10 +196,10 @@ impl Replica {
                 a
             }
         };
-        let bytes = hex::decode(&actor_hex).map_err(|_| {
+        // Checked, though edits no longer use it: a damaged meta row says so here.
+        hex::decode(&actor_hex).map_err(|_| {
             ReplicaError::Model(zhucun_model::DocError::Malformed("stored actor id".into()).into())
         })?;
-        self.actor = ActorId::from(bytes);
         let scope: Vec<String> = self
             .meta("scope")?
             .and_then(|s| serde_json::from_str(&s).ok())
@@ -206,16 +212,23 @@ impl Replica {
             scope,
         };
         let p = &self.profile;
-        self.conn.execute(
+        let mut stmt = self.conn.prepare_cached(
             "INSERT INTO actors(actor, device, person) VALUES (?1, ?2, ?3)
              ON CONFLICT(actor) DO UPDATE SET device = excluded.device, person = excluded.person",
-            params![p.actor, p.device, p.person],
         )?;
+        for actor in [p.actor.clone(), self.actor.to_hex_string()] {
+            stmt.execute(params![actor, p.device, p.person])?;
+        }
         Ok(())
     }
 
     pub fn profile(&self) -> &DeviceProfile {
         &self.profile
+    }
+
+    /// The Automerge actor (hex) this opening of the replica edits under.
+    pub fn edit_actor(&self) -> String {
+        self.actor.to_hex_string()
     }
 
     /// Set who uses this device and which villages it covers (done by enrolment).

@@ -145,6 +145,18 @@ impl Replica {
     /// Dirty records with their changes since the acknowledged heads, documents loaded one at
     /// a time, until `max_bytes` of changes (at least one record). Records the server refused
     /// are left out until they change again.
+    /// The ids of the records [`Replica::dirty_records`] would send, in the same order,
+    /// without loading them.
+    pub fn dirty_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT d.id FROM sync_state s JOIN docs d ON d.n = s.n
+             WHERE s.dirty = 1 AND (s.reject_heads IS NULL OR s.reject_heads != s.heads)
+             ORDER BY s.n",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     pub fn dirty_records(&self, max_bytes: usize) -> Result<Vec<DirtyRecord>> {
         let mut stmt = self.conn().prepare(
             "SELECT d.id, s.acked_heads FROM sync_state s JOIN docs d ON d.n = s.n

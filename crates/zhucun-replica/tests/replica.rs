@@ -317,7 +317,8 @@ fn history_says_who_changed_what() {
     assert_eq!(h.len(), 2);
     assert_eq!(h[1].fields, ["summary"]);
     assert_eq!(h[1].person.as_deref(), Some("李书记"));
-    assert_eq!(h[1].actor, r.profile().actor);
+    assert_eq!(h[1].actor, r.edit_actor());
+    assert_eq!(h[1].device.as_deref(), Some(r.profile().device.as_str()));
 }
 
 #[test]
@@ -583,4 +584,49 @@ fn pulled_changes_that_cannot_be_applied_are_kept_for_a_fetch() {
     assert_eq!(applied.records, 1);
     assert!(c.unapplied_pulls().unwrap().is_empty());
     assert_eq!(c.get(&id).unwrap().record["place"], "村委会");
+}
+
+#[test]
+fn a_replica_restored_from_a_copy_edits_under_a_new_actor() {
+    // Last night's copy of the data directory, a day of edits on the original, then the
+    // copy comes back and is edited before it ever syncs. Its edit must merge with the
+    // lost day (which the server holds): same actor and sequence number would be refused.
+    let live = tempfile::tempdir().unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    let id = {
+        let mut r = open(live.path());
+        r.put(Kind::Activity, &lecture("党课", "2026-05-01"))
+            .unwrap()
+            .id
+    };
+    for f in std::fs::read_dir(live.path()).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), copy.path().join(f.file_name())).unwrap();
+    }
+    let edit = |field: &str, value: &str| {
+        let mut m = Map::new();
+        m.insert("id".into(), json!(id));
+        m.insert(field.into(), json!(value));
+        m
+    };
+    let mut original = open(live.path());
+    original
+        .put(Kind::Activity, &edit("place", "村委会"))
+        .unwrap();
+    let mut restored = open(copy.path());
+    assert_eq!(restored.profile().actor, original.profile().actor);
+    assert_ne!(restored.edit_actor(), original.edit_actor());
+    restored
+        .put(Kind::Activity, &edit("topic", "学习党章"))
+        .unwrap();
+    let out = restored
+        .import_doc(&original.doc_bytes(&id).unwrap())
+        .unwrap();
+    assert!(out.changed);
+    let got = restored.get(&id).unwrap();
+    assert_eq!(
+        (&got.record["place"], &got.record["topic"]),
+        (&json!("村委会"), &json!("学习党章")),
+        "{got:?}"
+    );
 }

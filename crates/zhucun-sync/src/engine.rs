@@ -83,6 +83,19 @@ pub struct SyncStats {
     pub recovered: usize,
     /// Records the server sent that are still not applied (fetched again next sync).
     pub unapplied: usize,
+    /// Records held back in this sync because the server refused one of their attachments
+    /// (the other records went on; these are tried again next sync).
+    pub held: usize,
+    /// The server's reason for each attachment it refused: `<hash>: <why>`.
+    pub held_why: Vec<String>,
+}
+
+/// Whether an error from an attachment upload is the server refusing that attachment (the
+/// record waits, the sync goes on) rather than something the whole sync must stop for: no
+/// link, a revoked device, a server that is failing.
+fn refuses_attachment(e: &SyncError) -> bool {
+    matches!(e, SyncError::Server { status, .. }
+        if (400..500).contains(status) && !matches!(status, 401 | 403 | 429) || *status == 507)
 }
 
 /// Progress reported after every round.
@@ -307,21 +320,39 @@ pub async fn sync(
     let started = Instant::now();
     let mut stats = SyncStats::default();
     let mut resynced: Vec<String> = Vec::new();
+    // Records whose attachment the server refused: left out of this sync's pushes.
+    let mut held: Vec<String> = Vec::new();
     let mut round = 0u32;
     loop {
         round += 1;
-        let dirty: Vec<_> = replica
+        let mut dirty: Vec<_> = replica
             .dirty_records(opts.push_bytes)?
             .into_iter()
-            .filter(|d| !resynced.contains(&d.id))
+            .filter(|d| !resynced.contains(&d.id) && !held.contains(&d.id))
             .collect();
-        // Attachments first, so a record never reaches the server before its photos do.
+        // Attachments first, so a record never reaches the server before its photos do. A
+        // refused attachment holds back its record only; the others go on.
+        let mut refused: Vec<String> = Vec::new();
         for d in &dirty {
             for hash in replica.record_blobs(&d.id)? {
-                if replica.has_blob(&hash)? {
-                    upload_blob(replica, transport, &token, &hash, opts, &mut stats).await?;
+                if !replica.has_blob(&hash)? {
+                    continue;
+                }
+                match upload_blob(replica, transport, &token, &hash, opts, &mut stats).await {
+                    Ok(()) => {}
+                    Err(e) if refuses_attachment(&e) => {
+                        stats.held_why.push(format!("{hash}: {e}"));
+                        refused.push(d.id.clone());
+                        break;
+                    }
+                    Err(e) => return Err(e),
                 }
             }
+        }
+        if !refused.is_empty() {
+            dirty.retain(|d| !refused.contains(&d.id));
+            stats.held += refused.len();
+            held.extend(refused);
         }
         let req = SyncRequest {
             version: VERSION,
@@ -405,9 +436,9 @@ pub async fn sync(
             });
         }
         let left = replica
-            .dirty_records(1)?
+            .dirty_ids()?
             .into_iter()
-            .any(|d| !resynced.contains(&d.id));
+            .any(|id| !resynced.contains(&id) && !held.contains(&id));
         if !more && (!left || dirty.is_empty()) {
             break;
         }
