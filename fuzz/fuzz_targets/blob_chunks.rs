@@ -1,10 +1,14 @@
 //! The server's attachment store (`server/src/blobs.rs`) under an arbitrary sequence of chunk
 //! uploads, status calls and reads, in a fresh directory per input: right and wrong chunks,
 //! sizes that change, indexes past the end, names that are not hashes, blobs whose content
-//! does not hash to their name. Checked after every step: no panic, no I/O error, a complete
-//! blob's bytes hash to its name and are what was uploaded, and nothing is written outside
-//! the blob directory.
+//! does not hash to their name, uploads by devices into their own partial directories with
+//! and without sight of the record that refers to the blob. Checked after every step: no
+//! panic, no I/O error, a complete blob's bytes hash to its name and are what was uploaded, a
+//! device learns nothing of a blob it neither may see nor has sent, and nothing is written
+//! outside the blob directory's layout.
 #![no_main]
+
+use std::collections::HashSet;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
@@ -56,6 +60,20 @@ enum Op {
         idx: u64,
         bytes: Vec<u8>,
     },
+    /// Upload chunk `idx` as device `device`, which may or may not see a record referring
+    /// to the blob.
+    PutAs {
+        device: u8,
+        blob: u8,
+        idx: u8,
+        corrupt: bool,
+        visible: bool,
+    },
+    StatusAs {
+        device: u8,
+        blob: u8,
+        visible: bool,
+    },
     Status {
         blob: u8,
     },
@@ -91,7 +109,15 @@ fn no_io(r: &Result<impl std::fmt::Debug, BlobError>) {
     }
 }
 
-/// Every path under `dir` is a blob directory entry this store makes.
+/// The devices of the inputs (ids as the server makes them).
+const DEVICES: [&str; 3] = ["dev-0a", "dev-1b", "dev-2c"];
+
+fn is_owner(name: &str) -> bool {
+    name == "-" || DEVICES.contains(&name)
+}
+
+/// Every path under `dir` is a blob directory entry this store makes:
+/// `<2 hex>/<hash>`, `partial/<owner>/<hash>/…` and `holders/<hash>/<device>.<chunk>`.
 fn check_tree(outer: &std::path::Path) {
     let entries: Vec<_> = std::fs::read_dir(outer).unwrap().collect();
     assert_eq!(
@@ -104,9 +130,28 @@ fn check_tree(outer: &std::path::Path) {
         let e = e.unwrap();
         let name = e.file_name().into_string().unwrap();
         if name == "partial" {
-            for p in std::fs::read_dir(e.path()).unwrap() {
-                let p = p.unwrap().file_name().into_string().unwrap();
-                zhucun_server::blobs::check_hash(&p).expect("partial/<hash>");
+            for o in std::fs::read_dir(e.path()).unwrap() {
+                let o = o.unwrap();
+                let owner = o.file_name().into_string().unwrap();
+                assert!(is_owner(&owner), "partial/{owner}");
+                for p in std::fs::read_dir(o.path()).unwrap() {
+                    let p = p.unwrap().file_name().into_string().unwrap();
+                    zhucun_server::blobs::check_hash(&p).expect("partial/<owner>/<hash>");
+                }
+            }
+            continue;
+        }
+        if name == "holders" {
+            for h in std::fs::read_dir(e.path()).unwrap() {
+                let h = h.unwrap();
+                let hash = h.file_name().into_string().unwrap();
+                zhucun_server::blobs::check_hash(&hash).expect("holders/<hash>");
+                for p in std::fs::read_dir(h.path()).unwrap() {
+                    let p = p.unwrap().file_name().into_string().unwrap();
+                    let (device, idx) = p.rsplit_once('.').expect("<device>.<chunk>");
+                    assert!(DEVICES.contains(&device), "holders/{hash}/{p}");
+                    assert!(idx.parse::<u64>().is_ok(), "holders/{hash}/{p}");
+                }
             }
             continue;
         }
@@ -151,8 +196,57 @@ fuzz_target!(|input: Input| {
         let end = ((idx + 1) * CHUNK_SIZE).min(b.len() as u64) as usize;
         b[start..end].to_vec()
     };
+    // (device, hash) pairs where the device has had a chunk accepted.
+    let mut sent: HashSet<(&str, &str)> = HashSet::new();
     for op in &input.ops {
         match op {
+            Op::PutAs {
+                device,
+                blob,
+                idx,
+                corrupt,
+                visible,
+            } => {
+                let device = DEVICES[usize::from(*device) % DEVICES.len()];
+                let (h, b) = pick(*blob);
+                let n = (b.len() as u64).div_ceil(CHUNK_SIZE).max(1);
+                let idx = u64::from(*idx) % n;
+                let mut c = chunk(b, idx);
+                if *corrupt {
+                    if let Some(x) = c.first_mut() {
+                        *x ^= 0x5a;
+                    }
+                }
+                let r = dir.put_chunk_for(h, b.len() as u64, idx, &c, device, *visible);
+                no_io(&r);
+                if b.len() as u64 > max {
+                    assert!(matches!(r, Err(BlobError::TooLarge { .. })), "{r:?}");
+                }
+                if r.is_ok() {
+                    sent.insert((device, h.as_str()));
+                }
+            }
+            Op::StatusAs {
+                device,
+                blob,
+                visible,
+            } => {
+                let device = DEVICES[usize::from(*device) % DEVICES.len()];
+                let (h, b) = pick(*blob);
+                let st = dir
+                    .status_for(h, device, *visible)
+                    .expect("status of a hash");
+                if st.complete {
+                    assert_eq!(st.size, Some(b.len() as u64));
+                    assert!(st.missing.is_empty());
+                }
+                if !*visible && !sent.contains(&(device, h.as_str())) {
+                    assert!(
+                        st.size.is_none() && !st.complete && st.missing.is_empty(),
+                        "{device} learnt of {h} without sending or seeing it: {st:?}"
+                    );
+                }
+            }
             Op::Put { blob, idx } => {
                 let (h, b) = pick(*blob);
                 let n = (b.len() as u64).div_ceil(CHUNK_SIZE).max(1);
