@@ -14,6 +14,7 @@ use zhucun_server::{admin, api, store};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_DB: &str = "sqlite://zhucun-server.db";
+const DEFAULT_MAX_BLOB: u64 = 64 * 1024 * 1024;
 
 /// An example settings file; `zhucun-server example-config` prints it.
 const EXAMPLE_CONFIG: &str = r#"# zhucun-server settings. Environment variables and flags override these.
@@ -23,6 +24,8 @@ blob_dir = "blobs"                 # ZHUCUN_BLOB_DIR
 dashboard_dir = "ui/dist-dashboard" # ZHUCUN_DASHBOARD_DIR; the built office dashboard, served at /
 secure_cookies = false             # ZHUCUN_SECURE_COOKIES; true behind HTTPS (also set per request by X-Forwarded-Proto: https)
 max_body = 16777216                # ZHUCUN_MAX_BODY: largest request body in bytes
+max_blob = 67108864                # ZHUCUN_MAX_BLOB: largest attachment in bytes; a larger one is refused
+                                   # (413 too_large) and its record waits on the device, which says so
 # Failed token or enrolment-code attempts one client address may make per minute before it is
 # answered 429 (ZHUCUN_MAX_AUTH_FAILURES).
 max_auth_failures = 10
@@ -55,6 +58,9 @@ enum Cmd {
         max_body: Option<usize>,
         #[arg(long, env = "ZHUCUN_BLOB_DIR")]
         blob_dir: Option<PathBuf>,
+        /// Largest attachment in bytes (default 64 MiB).
+        #[arg(long, env = "ZHUCUN_MAX_BLOB")]
+        max_blob: Option<u64>,
         /// The built office dashboard (default ui/dist-dashboard when it exists).
         #[arg(long, env = "ZHUCUN_DASHBOARD_DIR")]
         dashboard_dir: Option<PathBuf>,
@@ -145,6 +151,7 @@ struct FileSettings {
     db: Option<String>,
     blob_dir: Option<PathBuf>,
     max_body: Option<usize>,
+    max_blob: Option<u64>,
     dashboard_dir: Option<PathBuf>,
     secure_cookies: Option<bool>,
     max_auth_failures: Option<u32>,
@@ -198,6 +205,7 @@ async fn run(cli: Cli) -> Result<()> {
             listen,
             max_body,
             blob_dir,
+            max_blob,
             dashboard_dir,
             secure_cookies,
             max_auth_failures,
@@ -217,7 +225,11 @@ async fn run(cli: Cli) -> Result<()> {
                         Some(p) => PathBuf::from(format!("{p}.blobs")),
                         None => PathBuf::from("blobs"),
                     });
-            let blobs = zhucun_server::blobs::BlobDir::new(&blob_dir, 64 * 1024 * 1024)
+            let max_blob = max_blob.or(file.max_blob).unwrap_or(DEFAULT_MAX_BLOB);
+            if max_blob == 0 {
+                return Err(anyhow!("max_blob must be at least 1 byte"));
+            }
+            let blobs = zhucun_server::blobs::BlobDir::new(&blob_dir, max_blob)
                 .with_context(|| format!("blob directory {}", blob_dir.display()))?;
             let limits = api::Limits {
                 max_body: max_body

@@ -361,7 +361,33 @@ pub async fn sync_status(state: State<'_, AppState>) -> AppResult<SyncView> {
     state.with(|o| {
         let pending = o.replica.pending_count()?;
         let status = o.sync.as_ref().map(|b| b.status()).unwrap_or_default();
-        Ok(SyncView::from_status(&status, pending))
+        let held = status
+            .last
+            .iter()
+            .flat_map(|l| &l.held_back)
+            .map(|h| held_view(&o.replica, h))
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(SyncView::from_status(&status, pending, held))
+    })
+}
+
+/// A held-back record as the sync card names it: its title and the refused file's name.
+fn held_view(replica: &Replica, h: &zhucun_sync::HeldBack) -> AppResult<SyncHeld> {
+    let row = replica.row(&h.record)?;
+    let attachment = match row {
+        Some(_) => replica.get(&h.record)?.record["attachments"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["hash"] == h.hash.as_str()))
+            .and_then(|x| x["name"].as_str())
+            .map(str::to_string),
+        None => None,
+    };
+    Ok(SyncHeld {
+        record: h.record.clone(),
+        kind: row.as_ref().map(|r| r.kind.clone()).unwrap_or_default(),
+        title: row.map(|r| r.title).unwrap_or_default(),
+        attachment: attachment.unwrap_or_else(|| h.hash.clone()),
+        code: h.code.clone(),
     })
 }
 

@@ -235,10 +235,32 @@ pub struct SyncView {
     pub last_pushed: usize,
     #[ts(type = "number")]
     pub last_pulled: usize,
+    /// Records the last completed sync held back because the server refused one of their
+    /// attachments (they stay on the device and are tried again every sync).
+    pub held: Vec<SyncHeld>,
+}
+
+/// A record held back, as the sync card names it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct SyncHeld {
+    pub record: String,
+    pub kind: String,
+    /// The record's title (empty when this device no longer holds the record).
+    pub title: String,
+    /// The refused attachment's file name (its hash when the record no longer names it).
+    pub attachment: String,
+    /// The server's reason: `too_large`, `partials_full`, `hash_mismatch`, ...
+    pub code: String,
 }
 
 impl SyncView {
-    pub fn from_status(s: &zhucun_sync::background::Status, pending: u64) -> SyncView {
+    /// `held` is the last sync's held-back records, named from the replica by the caller.
+    pub fn from_status(
+        s: &zhucun_sync::background::Status,
+        pending: u64,
+        held: Vec<SyncHeld>,
+    ) -> SyncView {
         use zhucun_sync::background::State;
         SyncView {
             state: match s.state {
@@ -263,6 +285,7 @@ impl SyncView {
             pending,
             last_pushed: s.last.as_ref().map(|l| l.pushed).unwrap_or(0),
             last_pulled: s.last.as_ref().map(|l| l.pulled).unwrap_or(0),
+            held,
         }
     }
 }

@@ -20,15 +20,27 @@ export function tempDir(prefix) {
   return mkdtempSync(join(tmpdir(), `zhucun-${prefix}-`));
 }
 
-/** Start the server on an empty SQLite database seeded with the demo organisation. */
-export async function startServer() {
+/**
+ * Start the server on an empty SQLite database seeded with the demo organisation;
+ * `maxBlob` is the largest attachment it takes, in bytes.
+ */
+export async function startServer({ maxBlob } = {}) {
   const dir = tempDir('server');
   const db = `sqlite://${join(dir, 'server.db')}`;
   const env = { ...process.env, ZHUCUN_LOG: 'warn' };
   execFileSync(bin('zhucun-server'), ['--db', db, 'demo', '--json'], { env });
   const child = spawn(
     bin('zhucun-server'),
-    ['--db', db, 'serve', '--listen', '127.0.0.1:0', '--blob-dir', join(dir, 'blobs')],
+    [
+      '--db',
+      db,
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--blob-dir',
+      join(dir, 'blobs'),
+      ...(maxBlob ? ['--max-blob', String(maxBlob)] : []),
+    ],
     { env, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const url = await new Promise((res, rej) => {

@@ -975,8 +975,17 @@ fn a_refused_attachment_holds_back_its_record_only() {
             "{}: {s}",
             b.name()
         );
-        assert!(
-            s["held_why"][0].as_str().unwrap().contains("partials_full"),
+        assert_eq!(
+            (
+                s["held_back"][0]["record"].as_str(),
+                s["held_back"][0]["hash"].as_str(),
+                s["held_back"][0]["code"].as_str()
+            ),
+            (
+                Some(with_photo.as_str()),
+                Some(hash.as_str()),
+                Some("partials_full")
+            ),
             "{}: {s}",
             b.name()
         );

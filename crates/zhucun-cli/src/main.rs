@@ -746,8 +746,11 @@ fn run(cli: Cli) -> Result<()> {
                         "{} records wait: the server refused an attachment of theirs (the next sync tries again)",
                         stats.held
                     );
-                    for why in &stats.held_why {
-                        println!("  {why}");
+                    for h in &stats.held_back {
+                        println!(
+                            "  record {}: attachment {} refused ({} {}): {}",
+                            h.record, h.hash, h.status, h.code, h.message
+                        );
                     }
                 }
                 Ok(())

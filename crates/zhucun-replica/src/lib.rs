@@ -608,6 +608,16 @@ impl Replica {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
+    /// The list line of one record (`None` when this device does not hold it).
+    pub fn row(&self, id: &str) -> Result<Option<ListRow>> {
+        let id = parse_id(id)?.to_string();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.id, r.kind, r.village, r.title, r.date, r.sub_kind, r.status, d.dirty
+             FROM records r JOIN sync_state d ON d.n = r.n WHERE r.id = ?1",
+        )?;
+        Ok(stmt.query_row([&id], row_to_list).optional()?)
+    }
+
     /// How many records match `filter` (its limit and offset ignored): the length of a list
     /// the app scrolls through a page at a time.
     pub fn count(&self, f: &Filter) -> Result<u64> {

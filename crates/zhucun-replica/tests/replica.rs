@@ -224,6 +224,27 @@ fn lists_filter_from_projections() {
     assert_eq!(r.count(&Filter::default()).unwrap(), 3);
 }
 
+#[test]
+fn one_records_line_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = open(dir.path());
+    let out = r
+        .put(Kind::Activity, &lecture("五月党课", "2026-05-10"))
+        .unwrap();
+    let row = r.row(&out.id).unwrap().expect("the record's line");
+    assert_eq!(
+        (
+            row.id.as_str(),
+            row.kind.as_str(),
+            row.title.as_str(),
+            row.synced
+        ),
+        (out.id.as_str(), "activity", "五月党课", false)
+    );
+    assert_eq!(r.row("00000000-0000-4000-8000-000000000000").unwrap(), None);
+    assert!(r.row("not an id").is_err());
+}
+
 /// The app's background sync holds a second connection to the same file. An edit typed on
 /// the first while the second runs a sync-protocol round on the same record must survive the
 /// round's save, and both edits must end up in the record.

@@ -86,16 +86,28 @@ pub struct SyncStats {
     /// Records held back in this sync because the server refused one of their attachments
     /// (the other records went on; these are tried again next sync).
     pub held: usize,
-    /// The server's reason for each attachment it refused: `<hash>: <why>`.
-    pub held_why: Vec<String>,
+    /// Which records were held back and why, one entry per refused attachment.
+    pub held_back: Vec<HeldBack>,
+}
+
+/// A record held back because the server refused one of its attachments.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HeldBack {
+    /// The record's id.
+    pub record: String,
+    /// The refused attachment's SHA-256.
+    pub hash: String,
+    /// The server's answer: HTTP status and code (`too_large`, `partials_full`, ...).
+    pub status: u16,
+    pub code: String,
+    pub message: String,
 }
 
 /// Whether an error from an attachment upload is the server refusing that attachment (the
 /// record waits, the sync goes on) rather than something the whole sync must stop for: no
 /// link, a revoked device, a server that is failing.
-fn refuses_attachment(e: &SyncError) -> bool {
-    matches!(e, SyncError::Server { status, .. }
-        if (400..500).contains(status) && !matches!(status, 401 | 403 | 429) || *status == 507)
+fn refuses_attachment(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 401 | 403 | 429) || status == 507
 }
 
 /// Progress reported after every round.
@@ -340,8 +352,18 @@ pub async fn sync(
                 }
                 match upload_blob(replica, transport, &token, &hash, opts, &mut stats).await {
                     Ok(()) => {}
-                    Err(e) if refuses_attachment(&e) => {
-                        stats.held_why.push(format!("{hash}: {e}"));
+                    Err(SyncError::Server {
+                        status,
+                        code,
+                        message,
+                    }) if refuses_attachment(status) => {
+                        stats.held_back.push(HeldBack {
+                            record: d.id.clone(),
+                            hash: hash.clone(),
+                            status,
+                            code,
+                            message,
+                        });
                         refused.push(d.id.clone());
                         break;
                     }

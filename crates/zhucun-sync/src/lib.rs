@@ -14,5 +14,5 @@ pub mod background;
 mod engine;
 mod transport;
 
-pub use engine::{enroll, fetch_blob, sync, Progress, SyncError, SyncOptions, SyncStats};
+pub use engine::{enroll, fetch_blob, sync, HeldBack, Progress, SyncError, SyncOptions, SyncStats};
 pub use transport::{HttpTransport, Method, Reply, Transport, TransportError};

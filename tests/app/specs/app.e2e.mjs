@@ -70,6 +70,37 @@ async function waitSynced() {
   );
 }
 
+/**
+ * Click as a finger would: scrolled to the middle of the screen first (WebKitWebDriver
+ * scrolls an element only to the edge, where a phone's fixed bottom bar covers it).
+ */
+async function tap(el) {
+  await el.waitForDisplayed();
+  await browser.execute((e) => e.scrollIntoView({ block: 'center' }), el);
+  await el.click();
+}
+
+/** Pick a photo in the open form, as the file chooser would. */
+async function addPhoto(bytes, name) {
+  const before = (await $$('[data-testid="thumb"]')).length;
+  await browser.execute(
+    (b64, n) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const file = new File([data], n, { type: 'image/png' });
+      const dt = new DataTransfer();
+      dt.items.add(file);
+      const input = document.querySelector('[data-testid="photo-input"]');
+      input.files = dt.files;
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    },
+    bytes.toString('base64'),
+    name,
+  );
+  await browser.waitUntil(async () => (await $$('[data-testid="thumb"]')).length > before, {
+    timeoutMsg: `the photo ${name} did not show`,
+  });
+}
+
 async function search(text) {
   await go('activities');
   const box = await byTest('search');
@@ -83,7 +114,7 @@ async function search(text) {
 
 describe('the field app', () => {
   before(async () => {
-    server = await startServer();
+    server = await startServer({ maxBlob: 1024 * 1024 });
     office = cli(server, 'li-ming');
     // The village's roster and a task from the township, already on the server.
     for (const [name, gender] of [['王建国', 'male'], ['李秀英', 'female'], ['张伟', 'male']]) {
@@ -137,17 +168,7 @@ describe('the field app', () => {
     });
     await (await attendees.$('label.pick=王建国')).click();
     await (await attendees.$('label.pick=李秀英')).click();
-    const png = readFileSync(join(ROOT, 'src-tauri', 'icons', '128x128.png')).toString('base64');
-    await browser.execute((b64) => {
-      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const file = new File([bytes], '活动照片.png', { type: 'image/png' });
-      const dt = new DataTransfer();
-      dt.items.add(file);
-      const input = document.querySelector('[data-testid="photo-input"]');
-      input.files = dt.files;
-      input.dispatchEvent(new Event('change', { bubbles: true }));
-    }, png);
-    await (await byTest('thumb')).waitForDisplayed();
+    await addPhoto(readFileSync(join(ROOT, 'src-tauri', 'icons', '128x128.png')), '活动照片.png');
     await shot('04-activity-form');
     await (await byTest('save')).click();
     await (await byTest('list-total')).waitForDisplayed();
@@ -268,10 +289,69 @@ describe('the field app', () => {
         () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
       );
       assert.ok(overflow <= 1, `${screen} scrolls sideways by ${overflow}px at 360px`);
+      if (screen === 'activities/new') {
+        // The form's save bar stays above the bottom navigation while the form scrolls.
+        const save = await byTest('save');
+        await save.waitForDisplayed();
+        const hit = await browser.execute((e) => {
+          const r = e.getBoundingClientRect();
+          const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+          return { onTop: e === at || e.contains(at), top: r.top, bottom: r.bottom, screen: innerHeight };
+        }, save);
+        assert.ok(hit.onTop, `the save button is covered on a phone: ${JSON.stringify(hit)}`);
+      }
       await shot(name);
     }
     const nav = await $('nav');
     const rect = await browser.execute((e) => e.getBoundingClientRect().toJSON(), nav);
     assert.ok(rect.top > 600, `the navigation sits at the bottom on a phone (top ${rect.top})`);
+  });
+
+  it('says which record waits when the server refuses its photo, and syncs the others', async () => {
+    // The server takes attachments up to 1 MiB (startServer); this photo is 1.5 MiB (a PNG
+    // with padding after its end, which viewers ignore).
+    const icon = readFileSync(join(ROOT, 'src-tauri', 'icons', '128x128.png'));
+    const big = Buffer.concat([icon, Buffer.alloc(1536 * 1024)]);
+    for (const [topic, photo] of [
+      ['村民代表大会现场', big],
+      ['冬季安全生产学习', null],
+    ]) {
+      await go('activities/new');
+      const form = await byTest('form-activity');
+      await form.waitForDisplayed();
+      await fill(await form.$('input[name="topic"]'), topic);
+      await fill(await form.$('input[name="lecturer"]'), '王书记');
+      if (photo) await addPhoto(photo, '大会合影.png');
+      await tap(await byTest('save'));
+      await (await byTest('list-total')).waitForDisplayed();
+    }
+    await go('home');
+    await tap(await byTest('sync-now'));
+    const held = await byTest('sync-held');
+    await held.waitForDisplayed({ timeout: 30000, timeoutMsg: 'the sync card did not name the held record' });
+    const said = await contentOf(held);
+    assert.match(said, /1 条记录暂未上传/);
+    assert.match(said, /「村民代表大会现场」的附件「大会合影\.png」：附件超过服务器允许的大小/);
+    assert.equal(await (await byTest('sync-held-item')).getAttribute('data-code'), 'too_large');
+    const card = await byTest('sync-card');
+    await browser.waitUntil(async () => (await card.getAttribute('data-state')) === 'idle', {
+      timeoutMsg: 'the sync did not finish',
+    });
+    assert.equal(await card.getAttribute('data-pending'), '1', 'only the record with the refused photo waits');
+    const overflow = await browser.execute(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    assert.ok(overflow <= 1, `the sync card scrolls sideways by ${overflow}px at 360px`);
+    await shot('21-phone-sync-held');
+    // The other record went on; the held one is still only on the device.
+    office.sync();
+    const titles = office.search('学习').map((h) => h.title);
+    assert.ok(titles.includes('冬季安全生产学习'), `the CLI did not get the photo-less record: ${titles}`);
+    assert.equal(office.search('村民代表').length, 0, 'the record with the refused photo reached the server');
+    // The held line opens the record.
+    await tap(await $('[data-testid="sync-held-item"] a'));
+    const form = await byTest('form-activity');
+    await form.waitForDisplayed();
+    assert.equal(await (await form.$('input[name="topic"]')).getValue(), '村民代表大会现场');
   });
 });

@@ -1,0 +1,85 @@
+import { cleanup, render, screen } from '@testing-library/svelte';
+import { tick } from 'svelte';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { setLocale, setupI18n } from '../lib/i18n';
+import type { SyncView } from '../lib/api';
+import { sync } from '../lib/sync.svelte';
+import SyncBadge from './SyncBadge.svelte';
+
+function view(held: SyncView['held'], pending = held.length): SyncView {
+  return {
+    state: 'idle',
+    last_success: Math.floor(Date.now() / 1000) - 60,
+    last_attempt: Math.floor(Date.now() / 1000) - 60,
+    error: null,
+    error_code: null,
+    running: null,
+    pending,
+    last_pushed: 1,
+    last_pulled: 0,
+    held,
+  };
+}
+
+const ID = '6f1c2a8e-3b7d-4e21-9c55-0d8f7a1b2c3d';
+
+describe('the sync card', () => {
+  beforeAll(() => setupI18n('zh-CN'));
+  afterEach(() => {
+    cleanup();
+    vi.useRealTimers();
+    sync.view = null;
+    setLocale('zh-CN');
+  });
+
+  it('names each record the server refused a photo of, the file and the reason', () => {
+    sync.view = view([
+      { record: ID, kind: 'activity', title: '村民代表大会现场', attachment: '大会合影.jpg', code: 'too_large' },
+      { record: ID.replace('6f', '7a'), kind: 'task', title: '', attachment: 'ab12', code: 'bad_chunk' },
+    ]);
+    render(SyncBadge, { detailed: true });
+    const held = screen.getByTestId('sync-held');
+    expect(held.textContent).toContain('2 条记录暂未上传');
+    const [first, second] = screen.getAllByTestId('sync-held-item');
+    expect(first.textContent).toContain('「村民代表大会现场」的附件「大会合影.jpg」：附件超过服务器允许的大小');
+    // A record of a kind with a screen of its own opens there; others are plain text.
+    expect(first.querySelector('a')?.getAttribute('href')).toBe(`#/activities/${ID}`);
+    expect(second.textContent).toContain('（无标题）');
+    expect(second.textContent).toContain('服务器拒收（bad_chunk）');
+    expect(second.querySelector('a')).toBeNull();
+    expect(screen.getByTestId('sync-pending').textContent).toContain('2 条记录待同步');
+  });
+
+  it('says nothing of held records when there are none', () => {
+    sync.view = view([], 3);
+    render(SyncBadge, { detailed: true });
+    expect(screen.queryByTestId('sync-held')).toBeNull();
+    expect(screen.getByTestId('sync-pending').textContent).toContain('3 条记录待同步');
+  });
+
+  it('speaks English when English is chosen', () => {
+    setLocale('en');
+    sync.view = view([
+      { record: ID, kind: 'project', title: 'Venue', attachment: 'site.jpg', code: 'partials_full' },
+    ]);
+    render(SyncBadge, { detailed: true });
+    const item = screen.getByTestId('sync-held-item');
+    expect(item.textContent).toContain('“Venue”, attachment “site.jpg”');
+    expect(item.textContent).toContain("the server's room for unfinished uploads is full");
+    expect(item.querySelector('a')?.getAttribute('href')).toBe(`#/projects/${ID}`);
+  });
+
+  it('never says the last sync is in the future', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-02T08:00:00Z'));
+    sync.view = view([], 0);
+    render(SyncBadge, { detailed: true });
+    // A sync finishes 5 s after the card was drawn, before its clock ticks again.
+    vi.setSystemTime(new Date('2026-12-02T08:00:05Z'));
+    sync.view = { ...view([], 0), last_success: Date.parse('2026-12-02T08:00:04Z') / 1000 };
+    await tick();
+    const card = screen.getByTestId('sync-card').textContent ?? '';
+    expect(card).toContain('上次同步：1秒钟前');
+    expect(card).not.toContain('后');
+  });
+});
