@@ -4,7 +4,8 @@
 //! does not hash to their name, uploads by devices into their own partial directories with
 //! and without sight of the record that refers to the blob. Checked after every step: no
 //! panic, no I/O error, a complete blob's bytes hash to its name and are what was uploaded, a
-//! device learns nothing of a blob it neither may see nor has sent, and nothing is written
+//! status call tells a device nothing of a blob it neither may see nor has sent (upload
+//! answers are not held to that: see RELIABILITY.md), and nothing is written
 //! outside the blob directory's layout.
 #![no_main]
 

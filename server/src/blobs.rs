@@ -69,6 +69,8 @@ pub struct BlobStatus {
     pub complete: bool,
     /// Chunk indexes still to upload (empty when complete or unknown).
     pub missing: Vec<u64>,
+    /// The largest attachment this server takes, so a device does not send a larger one.
+    pub max_size: u64,
 }
 
 pub struct BlobDir {
@@ -163,6 +165,7 @@ impl BlobDir {
             size: proved.then_some(size),
             complete: missing.is_empty(),
             missing: if proved { missing } else { Vec::new() },
+            max_size: self.max_size,
         })
     }
 
@@ -177,9 +180,16 @@ impl BlobDir {
         device: &str,
         visible: bool,
     ) -> Result<BlobStatus, BlobError> {
-        let st = self.put_chunk_of(owner_of(device)?, h, size, idx, bytes)?;
+        let (st, assembled) = self.put_chunk_of(owner_of(device)?, h, size, idx, bytes)?;
         if st.complete && !visible {
-            self.prove(h, device, idx)?;
+            if assembled {
+                // Every chunk of it came from this device's own upload.
+                for i in 0..chunks(size) {
+                    self.prove(h, device, i)?;
+                }
+            } else {
+                self.prove(h, device, idx)?;
+            }
         }
         self.status_for(h, device, visible)
     }
@@ -237,6 +247,7 @@ impl BlobDir {
                 size: Some(m.len()),
                 complete: true,
                 missing: Vec::new(),
+                max_size: self.max_size,
             });
         }
         let Some(size) = self.known_size(owner, h)? else {
@@ -245,6 +256,7 @@ impl BlobDir {
                 size: None,
                 complete: false,
                 missing: Vec::new(),
+                max_size: self.max_size,
             });
         };
         let dir = self.partial_dir(owner, h);
@@ -256,6 +268,7 @@ impl BlobDir {
             size: Some(size),
             complete: false,
             missing,
+            max_size: self.max_size,
         })
     }
 
@@ -268,9 +281,11 @@ impl BlobDir {
         idx: u64,
         bytes: &[u8],
     ) -> Result<BlobStatus, BlobError> {
-        self.put_chunk_of(NO_DEVICE, h, size, idx, bytes)
+        Ok(self.put_chunk_of(NO_DEVICE, h, size, idx, bytes)?.0)
     }
 
+    /// Also says whether this chunk completed the owner's own upload (every chunk of the
+    /// blob then came from `owner`).
     fn put_chunk_of(
         &self,
         owner: &str,
@@ -278,7 +293,7 @@ impl BlobDir {
         size: u64,
         idx: u64,
         bytes: &[u8],
-    ) -> Result<BlobStatus, BlobError> {
+    ) -> Result<(BlobStatus, bool), BlobError> {
         check_hash(h)?;
         if size > self.max_size {
             return Err(BlobError::TooLarge {
@@ -293,7 +308,7 @@ impl BlobDir {
             }
             // What this owner had begun of it is no longer needed.
             let _ = std::fs::remove_dir_all(self.partial_dir(owner, h));
-            return self.status_of(owner, h);
+            return Ok((self.status_of(owner, h)?, false));
         }
         let n = chunks(size);
         if idx >= n {
@@ -336,9 +351,9 @@ impl BlobDir {
         let st = self.status_of(owner, h)?;
         if st.missing.is_empty() {
             self.assemble(owner, h, size)?;
-            return self.status_of(owner, h);
+            return Ok((self.status_of(owner, h)?, true));
         }
-        Ok(st)
+        Ok((st, false))
     }
 
     fn assemble(&self, owner: &str, h: &str, size: u64) -> Result<(), BlobError> {
@@ -531,6 +546,41 @@ mod tests {
         ));
         // A device id that is not a plain name never becomes a directory.
         assert!(b.status_for(&h, "../x", true).is_err());
+    }
+
+    #[test]
+    fn a_device_that_sent_a_whole_blob_holds_it_and_another_learns_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let b = BlobDir::new(d.path(), 10 * CHUNK_SIZE).unwrap();
+        let (h, data) = blob(CHUNK_SIZE as usize * 2 + 5, 2);
+        let size = data.len() as u64;
+        // No record in dev-a's scope refers to the blob yet (it is pushed after its photo).
+        let mut last = None;
+        for idx in 0..3 {
+            last = Some(
+                b.put_chunk_for(&h, size, idx, chunk(&data, idx), "dev-a", false)
+                    .unwrap(),
+            );
+        }
+        let last = last.unwrap();
+        assert!(last.complete && last.missing.is_empty(), "{last:?}");
+        let st = b.status_for(&h, "dev-a", false).unwrap();
+        assert_eq!((st.size, st.complete), (Some(size), true), "{st:?}");
+        // Another device that neither sees a record of it nor sent it learns nothing.
+        let other = b.status_for(&h, "dev-b", false).unwrap();
+        assert_eq!((other.size, other.complete), (None, false), "{other:?}");
+        assert!(other.missing.is_empty());
+        // Every answer says how large an attachment may be.
+        assert_eq!(other.max_size, 10 * CHUNK_SIZE);
+        // dev-b sending one right chunk proves that chunk only.
+        let st = b
+            .put_chunk_for(&h, size, 0, chunk(&data, 0), "dev-b", false)
+            .unwrap();
+        assert_eq!(
+            (st.complete, st.missing.clone()),
+            (false, vec![1, 2]),
+            "{st:?}"
+        );
     }
 
     #[test]

@@ -361,34 +361,47 @@ pub async fn sync_status(state: State<'_, AppState>) -> AppResult<SyncView> {
     state.with(|o| {
         let pending = o.replica.pending_count()?;
         let status = o.sync.as_ref().map(|b| b.status()).unwrap_or_default();
-        let held = status
+        let held_back = status
             .last
+            .as_ref()
+            .map(|l| &l.held_back[..])
+            .unwrap_or(&[]);
+        let held = held_back
             .iter()
-            .flat_map(|l| &l.held_back)
+            .take(HELD_SHOWN)
             .map(|h| held_view(&o.replica, h))
-            .collect::<AppResult<Vec<_>>>()?;
-        Ok(SyncView::from_status(&status, pending, held))
+            .collect();
+        Ok(SyncView::from_status(
+            &status,
+            pending,
+            held,
+            held_back.len(),
+        ))
     })
 }
 
 /// A held-back record as the sync card names it: its title and the refused file's name.
-fn held_view(replica: &Replica, h: &zhucun_sync::HeldBack) -> AppResult<SyncHeld> {
-    let row = replica.row(&h.record)?;
-    let attachment = match row {
-        Some(_) => replica.get(&h.record)?.record["attachments"]
-            .as_array()
-            .and_then(|a| a.iter().find(|x| x["hash"] == h.hash.as_str()))
-            .and_then(|x| x["name"].as_str())
-            .map(str::to_string),
-        None => None,
-    };
-    Ok(SyncHeld {
+/// A record that cannot be read is still listed, by the id and hash alone.
+fn held_view(replica: &Replica, h: &zhucun_sync::HeldBack) -> SyncHeld {
+    let row = replica.row(&h.record).ok().flatten();
+    let attachment = row
+        .as_ref()
+        .and_then(|_| replica.get(&h.record).ok())
+        .and_then(|r| {
+            r.record["attachments"]
+                .as_array()?
+                .iter()
+                .find(|x| x["hash"] == h.hash.as_str())?["name"]
+                .as_str()
+                .map(str::to_string)
+        });
+    SyncHeld {
         record: h.record.clone(),
         kind: row.as_ref().map(|r| r.kind.clone()).unwrap_or_default(),
         title: row.map(|r| r.title).unwrap_or_default(),
         attachment: attachment.unwrap_or_else(|| h.hash.clone()),
         code: h.code.clone(),
-    })
+    }
 }
 
 /// Point this device at another address of its server (the token stays).

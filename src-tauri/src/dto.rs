@@ -236,9 +236,16 @@ pub struct SyncView {
     #[ts(type = "number")]
     pub last_pulled: usize,
     /// Records the last completed sync held back because the server refused one of their
-    /// attachments (they stay on the device and are tried again every sync).
+    /// attachments (they stay on the device and are tried again every sync); the first
+    /// [`HELD_SHOWN`] of them.
     pub held: Vec<SyncHeld>,
+    /// How many records were held back in all.
+    #[ts(type = "number")]
+    pub held_total: usize,
 }
+
+/// Held-back records the sync card names one by one.
+pub const HELD_SHOWN: usize = 20;
 
 /// A record held back, as the sync card names it.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -260,6 +267,7 @@ impl SyncView {
         s: &zhucun_sync::background::Status,
         pending: u64,
         held: Vec<SyncHeld>,
+        held_total: usize,
     ) -> SyncView {
         use zhucun_sync::background::State;
         SyncView {
@@ -286,6 +294,7 @@ impl SyncView {
             last_pushed: s.last.as_ref().map(|l| l.pushed).unwrap_or(0),
             last_pulled: s.last.as_ref().map(|l| l.pulled).unwrap_or(0),
             held,
+            held_total,
         }
     }
 }

@@ -913,6 +913,77 @@ fn a_server_restored_from_a_backup_catches_up_from_the_devices() {
     assert!(town.run(&["get", &lost], None).status.success());
 }
 
+/// A server started with a smaller `--max-blob` refuses a larger photo before the device
+/// sends any of it, every sync; the photo's record waits and says why, the others go on.
+#[test]
+fn a_photo_over_the_servers_limit_waits_and_is_not_sent_again() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        // Settings are checked: no attachment could ever be taken.
+        let zero = server_cmd(
+            &db,
+            &["serve", "--listen", "127.0.0.1:0", "--max-blob", "0"],
+        );
+        assert!(!zero.status.success());
+        assert!(
+            String::from_utf8_lossy(&zero.stderr).contains("max_blob"),
+            "{}",
+            String::from_utf8_lossy(&zero.stderr)
+        );
+        let server = Server::start_with(&db, "info", &["--max-blob", "200000"]);
+        let (a, town) = (Client::new(), Client::new());
+        a.enroll(&server.url, &codes["li-ming"]);
+        town.enroll(&server.url, &codes["wang-qiang"]);
+        let file = a.dir.path().join("大合影.jpg");
+        std::fs::write(&file, vec![9u8; 300_000]).unwrap();
+        let hash = a
+            .ok(&["blob", "add", file.to_str().unwrap()], None)
+            .trim()
+            .to_string();
+        let with_photo = a.put(
+            "activity",
+            &json!({"activity_kind": "theme_party_day", "date": "2026-06-02", "topic": "大合影",
+                "attachments": [{"hash": hash, "name": "大合影.jpg", "mime": "image/jpeg", "size": 300_000}]}),
+        );
+        let plain = a.put("activity", &lecture("冬训第一课"));
+        for round in 0..2 {
+            let s = a.sync();
+            assert_eq!(
+                (
+                    s["held"].as_u64(),
+                    s["held_back"][0]["record"].as_str(),
+                    s["held_back"][0]["code"].as_str(),
+                    s["pending"].as_u64()
+                ),
+                (
+                    Some(1),
+                    Some(with_photo.as_str()),
+                    Some("too_large"),
+                    Some(1)
+                ),
+                "{} round {round}: {s}",
+                b.name()
+            );
+            // Not a chunk of the photo went up (one chunk is 262,144 bytes).
+            assert!(
+                s["bytes_up"].as_u64().unwrap() < 100_000,
+                "{} round {round}: {s}",
+                b.name()
+            );
+        }
+        town.sync();
+        let seen = activity_ids(&town);
+        assert!(seen.contains(&plain), "{}: {seen:?}", b.name());
+        assert!(!seen.contains(&with_photo), "{}: {seen:?}", b.name());
+        assert!(
+            !server.logs().contains("attachment received"),
+            "{}: the server took the photo",
+            b.name()
+        );
+    }
+}
+
 #[test]
 fn a_refused_attachment_holds_back_its_record_only() {
     use sha2::{Digest, Sha256};

@@ -607,6 +607,9 @@ struct BlobStatus {
     size: Option<u64>,
     complete: bool,
     missing: Vec<u64>,
+    /// The server's largest attachment (absent from servers before it was sent).
+    #[serde(default)]
+    max_size: Option<u64>,
 }
 
 async fn blob_status(
@@ -652,6 +655,18 @@ async fn upload_blob(
     let st = blob_status(transport, token, hash, opts, stats).await?;
     if st.complete {
         return Ok(());
+    }
+    // Refused before a byte is sent: otherwise every sync would send its first chunk again
+    // only to hear `413 too_large`.
+    if let Some(max) = st.max_size.filter(|m| info.size > *m) {
+        return Err(SyncError::Server {
+            status: 413,
+            code: "too_large".into(),
+            message: format!(
+                "the attachment is {} bytes; the server takes at most {max}",
+                info.size
+            ),
+        });
     }
     let all: Vec<u64> = (0..info.size.div_ceil(zhucun_replica::CHUNK_SIZE as u64).max(1)).collect();
     let todo = if st.size == Some(info.size) {

@@ -18,6 +18,7 @@ function view(held: SyncView['held'], pending = held.length): SyncView {
     last_pushed: 1,
     last_pulled: 0,
     held,
+    held_total: held.length,
   };
 }
 
@@ -48,6 +49,20 @@ describe('the sync card', () => {
     expect(second.textContent).toContain('服务器拒收（bad_chunk）');
     expect(second.querySelector('a')).toBeNull();
     expect(screen.getByTestId('sync-pending').textContent).toContain('2 条记录待同步');
+    expect(screen.getByTestId('sync-held-hint').textContent).toContain('换一张较小的');
+  });
+
+  it('counts the held records it does not list, and gives the advice that fits the reason', () => {
+    sync.view = {
+      ...view([{ record: ID, kind: 'activity', title: '冬训', attachment: 'a.jpg', code: 'partials_full' }]),
+      held_total: 25,
+      pending: 25,
+    };
+    render(SyncBadge, { detailed: true });
+    expect(screen.getByTestId('sync-held').textContent).toContain('25 条记录暂未上传');
+    expect(screen.getByTestId('sync-held').textContent).toContain('另有 24 条');
+    // Waiting for room on the server: no advice to change the photo.
+    expect(screen.getByTestId('sync-held-hint').textContent).not.toContain('较小');
   });
 
   it('says nothing of held records when there are none', () => {
@@ -63,6 +78,7 @@ describe('the sync card', () => {
       { record: ID, kind: 'project', title: 'Venue', attachment: 'site.jpg', code: 'partials_full' },
     ]);
     render(SyncBadge, { detailed: true });
+    expect(screen.getByTestId('sync-held').textContent).toContain('1 record not uploaded yet');
     const item = screen.getByTestId('sync-held-item');
     expect(item.textContent).toContain('“Venue”, attachment “site.jpg”');
     expect(item.textContent).toContain("the server's room for unfinished uploads is full");

@@ -21,4 +21,10 @@ describe('formatting for the language', () => {
     expect(fmtAgo(now / 1000 - 180, 'zh-CN', now)).toBe('3分钟前');
     expect(fmtAgo(now / 1000 - 2 * 86400, 'en', now)).toBe('2 days ago');
   });
+
+  it('never puts a past moment in the future when the clock was set back', () => {
+    const now = Date.UTC(2026, 10, 25, 12, 0, 0);
+    expect(fmtAgo(now / 1000 + 300, 'zh-CN', now)).toBe('现在');
+    expect(fmtAgo(now / 1000 + 300, 'en', now)).toBe('now');
+  });
 });

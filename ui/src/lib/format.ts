@@ -57,7 +57,8 @@ export function fmtBytes(n: number, locale: string): string {
 
 /** "3 minutes ago" for a Unix time, in the language. */
 export function fmtAgo(unixSecs: number, locale: string, now: number = Date.now()): string {
-  const diff = Math.round(unixSecs - now / 1000);
+  // A past moment (a sync, a device last seen): a clock set back since never makes it "in 5 minutes".
+  const diff = Math.min(0, Math.round(unixSecs - now / 1000));
   const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
   const abs = Math.abs(diff);
   if (abs < 60) return rtf.format(diff, 'second');

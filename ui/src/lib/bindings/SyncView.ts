@@ -17,6 +17,11 @@ pending: number,
 last_pushed: number, last_pulled: number, 
 /**
  * Records the last completed sync held back because the server refused one of their
- * attachments (they stay on the device and are tried again every sync).
+ * attachments (they stay on the device and are tried again every sync); the first
+ * [`HELD_SHOWN`] of them.
  */
-held: Array<SyncHeld>, };
+held: Array<SyncHeld>, 
+/**
+ * How many records were held back in all.
+ */
+held_total: number, };
