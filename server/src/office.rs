@@ -161,21 +161,19 @@ pub async fn login(
     let person = match (ok && hash.is_some(), person) {
         (true, Some(p)) => p,
         _ => {
-            let failures = f.failures.saturating_add(1);
-            let next = if failures >= MAX_FAILURES {
-                LoginFailures {
-                    failures: 0,
-                    locked_until: Some(now + LOCK_SECS),
-                }
+            // Counted in the store in one statement: guesses arriving at once each get their
+            // own count, and the one that reaches the limit locks.
+            let next = store
+                .add_login_failure(&user, MAX_FAILURES, now + LOCK_SECS)
+                .await?;
+            let locked = next.locked_until.filter(|until| *until > now);
+            let failures = if locked.is_some() {
+                MAX_FAILURES
             } else {
-                LoginFailures {
-                    failures,
-                    locked_until: None,
-                }
+                next.failures
             };
-            store.set_login_failures(&user, next).await?;
             tokio::time::sleep(failure_delay(failures)).await;
-            if let Some(until) = next.locked_until {
+            if let Some(until) = locked {
                 return Err(OfficeError::Locked {
                     wait_secs: until - now,
                 });
@@ -184,9 +182,7 @@ pub async fn login(
         }
     };
     if f != LoginFailures::default() {
-        store
-            .set_login_failures(&user, LoginFailures::default())
-            .await?;
+        store.clear_login_failures(&user).await?;
     }
     let token = identity::new_token();
     let s = OfficeSession {

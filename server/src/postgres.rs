@@ -631,22 +631,38 @@ impl Store for PgStore {
             .unwrap_or_default())
     }
 
-    async fn set_login_failures(&self, user: &str, f: LoginFailures) -> StoreResult<()> {
-        let c = self.client().await?;
-        if f.failures == 0 && f.locked_until.is_none() {
-            c.execute("DELETE FROM login_failures WHERE user_id = $1", &[&user])
-                .await
-                .map_err(be)?;
-        } else {
-            let n = i32::try_from(f.failures).unwrap_or(i32::MAX);
-            c.execute(
-                "INSERT INTO login_failures (user_id, failures, locked_until) VALUES ($1, $2, $3)
-                 ON CONFLICT (user_id) DO UPDATE SET failures = $2, locked_until = $3",
-                &[&user, &n, &f.locked_until],
+    async fn add_login_failure(
+        &self,
+        user: &str,
+        max: u32,
+        lock_until: i64,
+    ) -> StoreResult<LoginFailures> {
+        let max = i32::try_from(max).unwrap_or(i32::MAX);
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "INSERT INTO login_failures AS f (user_id, failures, locked_until) VALUES ($1, 1, NULL)
+                 ON CONFLICT (user_id) DO UPDATE SET
+                   failures = CASE WHEN f.failures + 1 >= $2 THEN 0 ELSE f.failures + 1 END,
+                   locked_until = CASE WHEN f.failures + 1 >= $2 THEN $3 ELSE f.locked_until END
+                 RETURNING failures, locked_until",
+                &[&user, &max, &lock_until],
             )
             .await
             .map_err(be)?;
-        }
+        Ok(LoginFailures {
+            failures: row.get::<_, i32>(0).max(0) as u32,
+            locked_until: row.get(1),
+        })
+    }
+
+    async fn clear_login_failures(&self, user: &str) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute("DELETE FROM login_failures WHERE user_id = $1", &[&user])
+            .await
+            .map_err(be)?;
         Ok(())
     }
 

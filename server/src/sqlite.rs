@@ -655,20 +655,38 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn set_login_failures(&self, user: &str, f: LoginFailures) -> StoreResult<()> {
+    async fn add_login_failure(
+        &self,
+        user: &str,
+        max: u32,
+        lock_until: i64,
+    ) -> StoreResult<LoginFailures> {
         let user = user.to_string();
         self.run(move |c| {
-            if f.failures == 0 && f.locked_until.is_none() {
-                c.execute("DELETE FROM login_failures WHERE user_id = ?1", [&user])
-                    .map_err(be)?;
-            } else {
-                c.execute(
-                    "INSERT INTO login_failures (user_id, failures, locked_until) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (user_id) DO UPDATE SET failures = ?2, locked_until = ?3",
-                    params![user, f.failures, f.locked_until],
-                )
+            c.query_row(
+                "INSERT INTO login_failures (user_id, failures, locked_until) VALUES (?1, 1, NULL)
+                 ON CONFLICT (user_id) DO UPDATE SET
+                   failures = CASE WHEN failures + 1 >= ?2 THEN 0 ELSE failures + 1 END,
+                   locked_until = CASE WHEN failures + 1 >= ?2 THEN ?3 ELSE locked_until END
+                 RETURNING failures, locked_until",
+                params![user, max, lock_until],
+                |r| {
+                    Ok(LoginFailures {
+                        failures: r.get(0)?,
+                        locked_until: r.get(1)?,
+                    })
+                },
+            )
+            .map_err(be)
+        })
+        .await
+    }
+
+    async fn clear_login_failures(&self, user: &str) -> StoreResult<()> {
+        let user = user.to_string();
+        self.run(move |c| {
+            c.execute("DELETE FROM login_failures WHERE user_id = ?1", [&user])
                 .map_err(be)?;
-            }
             Ok(())
         })
         .await

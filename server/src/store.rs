@@ -220,7 +220,17 @@ pub trait Store: Send + Sync {
     /// The Argon2id hash of a person's office password, if they have one.
     async fn password_hash(&self, person_id: &str) -> StoreResult<Option<String>>;
     async fn login_failures(&self, user: &str) -> StoreResult<LoginFailures>;
-    async fn set_login_failures(&self, user: &str, f: LoginFailures) -> StoreResult<()>;
+    /// Count one more failed login for `user`, in one statement: the `max`-th failure in a
+    /// row resets the count and locks until `lock_until`. Returns the state after it, so
+    /// failures arriving at once each get their own count and exactly one of them locks.
+    async fn add_login_failure(
+        &self,
+        user: &str,
+        max: u32,
+        lock_until: i64,
+    ) -> StoreResult<LoginFailures>;
+    /// Forget `user`'s failures (after a right password).
+    async fn clear_login_failures(&self, user: &str) -> StoreResult<()>;
     async fn add_session(&self, s: &OfficeSession) -> StoreResult<()>;
     async fn session(&self, token_hash: &str) -> StoreResult<Option<OfficeSession>>;
     async fn touch_session(&self, token_hash: &str, now: i64) -> StoreResult<()>;

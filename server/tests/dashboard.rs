@@ -334,6 +334,36 @@ async fn office_logins_use_safe_cookies_csrf_and_lock_after_failures() {
     );
 }
 
+/// Guesses for one login sent at once (from many addresses, so no per-address limit helps)
+/// still lock it after five: each failure is counted once, not read and written back.
+#[tokio::test]
+async fn guesses_at_once_lock_the_login_after_five() {
+    use zhucun_server::office::{login, OfficeError};
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(&format!("sqlite://{}", dir.path().join("s.db").display())).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = s.store.clone();
+            tokio::spawn(async move {
+                login(store.as_ref(), "zhao-min", &format!("guess {i}"), now()).await
+            })
+        })
+        .collect();
+    let (mut bad, mut locked) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Err(OfficeError::BadLogin) => bad += 1,
+            Err(OfficeError::Locked { .. }) => locked += 1,
+            other => panic!("a guess was answered {:?}", other.map(|(_, o)| o.person.id)),
+        }
+    }
+    assert_eq!((bad, locked), (4, 4), "four wrong answers, then locked");
+    assert!(matches!(
+        login(s.store.as_ref(), "zhao-min", DEMO_PASSWORD, now()).await,
+        Err(OfficeError::Locked { .. })
+    ));
+}
+
 fn day(d: chrono::NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }

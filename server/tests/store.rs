@@ -180,6 +180,7 @@ async fn conformance(store: Arc<dyn Store>) {
     records_and_log(s).await;
     pull_and_scope(s).await;
     concurrency(&store).await;
+    login_failures_at_once(&store).await;
     // Everything written through the trait keeps the rules the check looks for.
     assert_eq!(s.check().await.expect("check"), Vec::<String>::new());
 }
@@ -1032,6 +1033,50 @@ async fn pull_and_scope(s: &dyn Store) {
 const WRITERS: usize = 8;
 const PER_WRITER: usize = 20;
 const VC: &str = "/city/town/vc/";
+
+/// Failed logins arriving at once (a password sprayed from many addresses) each get their
+/// own count: of 20, exactly every fifth locks, and the lock holds until cleared.
+async fn login_failures_at_once(store: &Arc<dyn Store>) {
+    let lock_until = NOW + 900;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = Arc::clone(store);
+            tokio::spawn(async move {
+                store
+                    .add_login_failure("zhao-min", 5, lock_until)
+                    .await
+                    .expect("add_login_failure")
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for t in tasks {
+        let f = t.await.unwrap();
+        // Once locked, the lock stays through later failures.
+        if f.failures == 0 {
+            assert_eq!(f.locked_until, Some(lock_until));
+        }
+        counts.push(f.failures);
+    }
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4],
+        "each failure counted once"
+    );
+    let now = store.login_failures("zhao-min").await.unwrap();
+    assert_eq!((now.failures, now.locked_until), (0, Some(lock_until)));
+    // Another user is untouched; clearing forgets them all.
+    assert_eq!(
+        store.login_failures("wang-qiang").await.unwrap(),
+        Default::default()
+    );
+    store.clear_login_failures("zhao-min").await.unwrap();
+    assert_eq!(
+        store.login_failures("zhao-min").await.unwrap(),
+        Default::default()
+    );
+}
 
 async fn concurrency(store: &Arc<dyn Store>) {
     let base = s_max(store).await;
