@@ -150,8 +150,9 @@ pub async fn login(
     };
     let (pw, h) = (password.to_string(), hash.clone());
     // Each Argon2id check takes 19 MiB and a core for a moment: a burst of logins waits its
-    // turn instead of taking every core and the memory with it.
-    let _slot = VERIFYING.acquire().await;
+    // turn instead of taking every core and the memory with it. The turn lasts until the
+    // answer is counted (so a later guess sees every earlier one), not through the wait.
+    let slot = VERIFYING.acquire().await;
     let ok = tokio::task::spawn_blocking(move || {
         let phc = h.as_deref().unwrap_or_else(|| dummy_hash());
         identity::verify_password(&pw, phc)
@@ -172,6 +173,7 @@ pub async fn login(
             } else {
                 next.failures
             };
+            drop(slot);
             tokio::time::sleep(failure_delay(failures)).await;
             if let Some(until) = locked {
                 return Err(OfficeError::Locked {
@@ -181,9 +183,18 @@ pub async fn login(
             return Err(OfficeError::BadLogin);
         }
     };
+    // Guesses that passed the check above before the lock closed wait their turn to be
+    // verified; a right password among them must not open a locked login.
+    let f = store.login_failures(&user).await?;
+    if let Some(until) = f.locked_until.filter(|until| *until > now) {
+        return Err(OfficeError::Locked {
+            wait_secs: until - now,
+        });
+    }
     if f != LoginFailures::default() {
         store.clear_login_failures(&user).await?;
     }
+    drop(slot);
     let token = identity::new_token();
     let s = OfficeSession {
         token_hash: identity::hash_token(&token),
