@@ -384,17 +384,7 @@ pub async fn sync_status(state: State<'_, AppState>) -> AppResult<SyncView> {
 /// A record that cannot be read is still listed, by the id and hash alone.
 fn held_view(replica: &Replica, h: &zhucun_sync::HeldBack) -> SyncHeld {
     let row = replica.row(&h.record).ok().flatten();
-    let attachment = row
-        .as_ref()
-        .and_then(|_| replica.get(&h.record).ok())
-        .and_then(|r| {
-            r.record["attachments"]
-                .as_array()?
-                .iter()
-                .find(|x| x["hash"] == h.hash.as_str())?["name"]
-                .as_str()
-                .map(str::to_string)
-        });
+    let attachment = replica.attachment_name(&h.record, &h.hash).ok().flatten();
     SyncHeld {
         record: h.record.clone(),
         kind: row.as_ref().map(|r| r.kind.clone()).unwrap_or_default(),

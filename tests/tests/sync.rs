@@ -29,6 +29,23 @@ fn activity_ids(c: &Client) -> Vec<String> {
         .collect()
 }
 
+/// Save a 300,000-byte photo named `name` into `c`'s replica and an activity `topic` that
+/// carries it; returns (the photo's hash, the activity's id).
+fn activity_with_photo(c: &Client, name: &str, fill: u8, topic: &str) -> (String, String) {
+    let file = c.dir.path().join(name);
+    std::fs::write(&file, vec![fill; 300_000]).unwrap();
+    let hash = c
+        .ok(&["blob", "add", file.to_str().unwrap()], None)
+        .trim()
+        .to_string();
+    let id = c.put(
+        "activity",
+        &json!({"activity_kind": "theme_party_day", "date": "2026-06-01", "topic": topic,
+            "attachments": [{"hash": hash, "name": name, "mime": "image/jpeg", "size": 300_000}]}),
+    );
+    (hash, id)
+}
+
 fn lecture(topic: &str) -> Value {
     json!({"activity_kind": "party_lecture", "date": "2026-05-08", "topic": topic, "lecturer": "李明"})
 }
@@ -935,17 +952,7 @@ fn a_photo_over_the_servers_limit_waits_and_is_not_sent_again() {
         let (a, town) = (Client::new(), Client::new());
         a.enroll(&server.url, &codes["li-ming"]);
         town.enroll(&server.url, &codes["wang-qiang"]);
-        let file = a.dir.path().join("大合影.jpg");
-        std::fs::write(&file, vec![9u8; 300_000]).unwrap();
-        let hash = a
-            .ok(&["blob", "add", file.to_str().unwrap()], None)
-            .trim()
-            .to_string();
-        let with_photo = a.put(
-            "activity",
-            &json!({"activity_kind": "theme_party_day", "date": "2026-06-02", "topic": "大合影",
-                "attachments": [{"hash": hash, "name": "大合影.jpg", "mime": "image/jpeg", "size": 300_000}]}),
-        );
+        let (_, with_photo) = activity_with_photo(&a, "大合影.jpg", 9, "大合影");
         let plain = a.put("activity", &lecture("冬训第一课"));
         for round in 0..2 {
             let s = a.sync();
@@ -1023,17 +1030,7 @@ fn a_refused_attachment_holds_back_its_record_only() {
         for (h, data) in &begun {
             assert_eq!(put(h, data.len(), 0, &data[..262_144]), 200);
         }
-        let file = a.dir.path().join("照片.jpg");
-        std::fs::write(&file, vec![7u8; 300_000]).unwrap();
-        let hash = a
-            .ok(&["blob", "add", file.to_str().unwrap()], None)
-            .trim()
-            .to_string();
-        let with_photo = a.put(
-            "activity",
-            &json!({"activity_kind": "theme_party_day", "date": "2026-06-01", "topic": "带照片",
-                "attachments": [{"hash": hash, "name": "照片.jpg", "mime": "image/jpeg", "size": 300_000}]}),
-        );
+        let (hash, with_photo) = activity_with_photo(&a, "照片.jpg", 7, "带照片");
         let plain = a.put("activity", &lecture("没有照片"));
         let s = a.sync();
         assert_eq!(

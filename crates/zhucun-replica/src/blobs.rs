@@ -158,6 +158,22 @@ impl Replica {
         })
     }
 
+    /// The file name record `id` gives attachment `hash` (`None` when the record does not
+    /// name it, or is not on this device).
+    pub fn attachment_name(&self, id: &str, hash: &str) -> Result<Option<String>> {
+        let rec = match self.get(id) {
+            Ok(r) => r.record,
+            Err(ReplicaError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(rec["attachments"].as_array().and_then(|a| {
+            a.iter()
+                .find(|x| x["hash"] == hash)
+                .and_then(|x| x["name"].as_str())
+                .map(str::to_string)
+        }))
+    }
+
     pub fn has_blob(&self, hash: &str) -> Result<bool> {
         Ok(self
             .conn()

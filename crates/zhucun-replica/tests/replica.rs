@@ -466,7 +466,17 @@ fn blobs_are_content_addressed_and_attachments_must_exist() {
         "attachments".into(),
         json!([{"hash": h, "name": "合影.jpg", "mime": "image/jpeg", "size": photo.len()}]),
     );
-    r.put(Kind::Activity, &a).unwrap();
+    let out = r.put(Kind::Activity, &a).unwrap();
+    assert_eq!(
+        r.attachment_name(&out.id, &h).unwrap().as_deref(),
+        Some("合影.jpg")
+    );
+    assert_eq!(r.attachment_name(&out.id, &"1".repeat(64)).unwrap(), None);
+    assert_eq!(
+        r.attachment_name("00000000-0000-4000-8000-000000000000", &h)
+            .unwrap(),
+        None
+    );
     let missing = "0".repeat(64);
     a.insert(
         "attachments".into(),
