@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 use crate::identity;
-use crate::store::{NewPerson, Store, StoreError, ROLES, UNIT_KINDS};
+use zhucun_model::{Role, UnitKind};
+
+use crate::store::{NewPerson, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -22,12 +24,10 @@ pub async fn add_unit(
     parent: Option<&str>,
 ) -> Result<(), AdminError> {
     identity::check_id("unit", id).map_err(AdminError::Invalid)?;
-    if !UNIT_KINDS.contains(&kind) {
-        return Err(AdminError::Invalid(format!(
-            "unit kind `{kind}` is not one of {}",
-            UNIT_KINDS.join(", ")
-        )));
-    }
+    let kind: UnitKind = kind
+        .parse()
+        .map_err(|e: zhucun_model::rules::UnknownName| AdminError::Invalid(e.to_string()))?;
+    let kind = kind.as_str();
     if name.trim().is_empty() {
         return Err(AdminError::Invalid("unit name is required".into()));
     }
@@ -47,12 +47,9 @@ pub async fn add_person(
     password: Option<&str>,
 ) -> Result<(), AdminError> {
     identity::check_id("person", id).map_err(AdminError::Invalid)?;
-    if !ROLES.contains(&role) {
-        return Err(AdminError::Invalid(format!(
-            "role `{role}` is not one of {}",
-            ROLES.join(", ")
-        )));
-    }
+    let role: Role = role
+        .parse()
+        .map_err(|e: zhucun_model::rules::UnknownName| AdminError::Invalid(e.to_string()))?;
     if name.trim().is_empty() {
         return Err(AdminError::Invalid("person name is required".into()));
     }
@@ -61,6 +58,29 @@ pub async fn add_person(
             "a person needs at least one --unit".into(),
         ));
     }
+    // Each role is attached to its own kind of unit: a first secretary to a village, a
+    // township officer to a township or street (the model's rule).
+    let known = store.units().await?;
+    for u in units {
+        if let Some(unit) = known.iter().find(|x| x.id == *u) {
+            let fits = unit
+                .kind
+                .parse::<UnitKind>()
+                .is_ok_and(|k| role.may_hold(k));
+            if !fits {
+                return Err(AdminError::Invalid(format!(
+                    "a {role} is attached to a {}, not to {} `{u}`",
+                    role.unit_kinds()
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    unit.kind
+                )));
+            }
+        }
+    }
+    let role = role.as_str();
     let password_hash = match password {
         Some(p) if p.chars().count() < 8 => {
             return Err(AdminError::Invalid(

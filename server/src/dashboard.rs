@@ -5,13 +5,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 use zhucun_model::figures::{
-    development, month_bounds, quarter_start, Development, MemberFacts, ProjectFacts,
-    ThreeMeetingsOneLesson,
+    development, Development, MemberFacts, ProjectFacts, ThreeMeetingsOneLesson,
 };
-use zhucun_model::kinds::{enum_name, ActivityKind, ProjectKind, Stage};
+use zhucun_model::kinds::{
+    enum_name, from_enum_name, ActivityKind, ProjectKind, Stage, TaskStatus,
+};
 
 use crate::store::{in_scope, OrgUnit, ProjQuery, Store, StoreError};
 
@@ -36,71 +37,22 @@ pub enum DashError {
     Store(#[from] StoreError),
 }
 
-/// A month the dashboard is asked about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Month {
-    pub year: i32,
-    pub month: u32,
+pub use zhucun_model::Month;
+
+/// A month the dashboard is asked about, `YYYY-MM`.
+pub fn parse_month(s: &str) -> Result<Month, DashError> {
+    Month::parse(s).ok_or_else(|| DashError::BadMonth(s.chars().take(20).collect()))
 }
 
-impl Month {
-    pub fn parse(s: &str) -> Result<Month, DashError> {
-        let bad = || DashError::BadMonth(s.chars().take(20).collect());
-        let (y, m) = zhucun_model::parse_month(s).ok_or_else(bad)?;
-        if !(2000..=2100).contains(&y) || !(1..=12).contains(&m) {
-            return Err(bad());
-        }
-        Ok(Month { year: y, month: m })
+/// The `n` months ending with `last`, oldest first.
+pub fn last_n(last: Month, n: usize) -> Vec<Month> {
+    let mut v = vec![last];
+    while v.len() < n {
+        let p = v[v.len() - 1].prev();
+        v.push(p);
     }
-
-    pub fn of(d: NaiveDate) -> Month {
-        Month {
-            year: d.year(),
-            month: d.month(),
-        }
-    }
-
-    pub fn key(self) -> String {
-        format!("{:04}-{:02}", self.year, self.month)
-    }
-
-    pub fn first(self) -> NaiveDate {
-        month_bounds(self.year, self.month)
-            .map(|b| b.0)
-            .unwrap_or_default()
-    }
-
-    /// The first day of the next month.
-    pub fn next_first(self) -> NaiveDate {
-        month_bounds(self.year, self.month)
-            .map(|b| b.1)
-            .unwrap_or_default()
-    }
-
-    pub fn prev(self) -> Month {
-        if self.month == 1 {
-            Month {
-                year: self.year - 1,
-                month: 12,
-            }
-        } else {
-            Month {
-                year: self.year,
-                month: self.month - 1,
-            }
-        }
-    }
-
-    /// The `n` months ending with this one, oldest first.
-    pub fn last_n(self, n: usize) -> Vec<Month> {
-        let mut v = vec![self];
-        while v.len() < n {
-            let p = v[v.len() - 1].prev();
-            v.push(p);
-        }
-        v.reverse();
-        v
-    }
+    v.reverse();
+    v
 }
 
 fn day(d: NaiveDate) -> String {
@@ -311,7 +263,10 @@ async fn overdue_tasks(
         })
         .await?
         .into_iter()
-        .filter(|r| !matches!(r.status.as_deref(), Some("done") | Some("cancelled")))
+        .filter(|r| {
+            let status = r.status.as_deref().and_then(from_enum_name::<TaskStatus>);
+            status.unwrap_or_default().is_open()
+        })
         .map(|r| r.id)
         .collect();
     let mut per: HashMap<String, u32> = HashMap::new();
@@ -356,11 +311,11 @@ pub async fn overview(
     now: i64,
 ) -> Result<Overview, DashError> {
     let villages = view.villages();
-    let q0 = quarter_start(month.year, month.month).unwrap_or(month.first());
+    let q0 = month.quarter_start();
     let counts = store
         .activity_counts(&day(q0), &day(month.next_first()), true)
         .await?;
-    let key = month.key();
+    let key = month.to_string();
     // village -> (kinds this month, quarter counts of member meetings and lectures)
     let mut acts: HashMap<String, (BTreeMap<String, u32>, u32, u32)> = HashMap::new();
     let member_meeting = enum_name(&ActivityKind::BranchMemberMeeting);
@@ -423,7 +378,7 @@ pub async fn overview(
                 acts.remove(&v.id).unwrap_or_else(|| (empty_kinds(), 0, 0));
             let get = |k: ActivityKind| kinds.get(&enum_name(&k)).copied().unwrap_or(0);
             let tmol = ThreeMeetingsOneLesson::from_counts(
-                month.month,
+                month.month(),
                 get(ActivityKind::BranchCommitteeMeeting),
                 get(ActivityKind::PartyGroupMeeting),
                 member_q,
@@ -431,7 +386,7 @@ pub async fn overview(
             );
             let target = targets.get(&v.id).copied().unwrap_or(DEFAULT_TARGET);
             let dev: Development = development(
-                month.year,
+                month.year(),
                 members.get(&v.id).map(Vec::as_slice).unwrap_or(&[]),
                 target,
             );
@@ -467,7 +422,7 @@ pub async fn overview(
         .collect();
     Ok(Overview {
         month: key,
-        year: month.year,
+        year: month.year(),
         today: day(today),
         villages: rows,
     })
@@ -726,7 +681,7 @@ pub async fn village_page(
         })
         .collect();
     tasks.sort_by(|a, b| (&a.deadline, &a.title).cmp(&(&b.deadline, &b.title)));
-    let months = month.last_n(12);
+    let months = last_n(month, 12);
     let states: HashMap<String, String> = store
         .projections(&ProjQuery {
             from: Some(day(months[0].first())),
@@ -741,9 +696,9 @@ pub async fn village_page(
         .iter()
         .rev()
         .map(|m| ReportItem {
-            month: m.key(),
+            month: m.to_string(),
             status: states
-                .get(&m.key())
+                .get(&m.to_string())
                 .cloned()
                 .unwrap_or_else(|| "missing".into()),
         })
@@ -763,7 +718,7 @@ pub async fn village_page(
         .next();
     Ok(VillagePage {
         village: unit_ref(view, v),
-        month: month.key(),
+        month: month.to_string(),
         timeline,
         roster,
         pipeline,
@@ -830,8 +785,8 @@ pub async fn report_matrix(
     view: &View,
     month: Month,
 ) -> Result<(Vec<String>, Vec<MatrixRow>), DashError> {
-    let months: Vec<String> = month.last_n(12).into_iter().map(Month::key).collect();
-    let from = Month::parse(&months[0])?.first();
+    let months: Vec<String> = last_n(month, 12).iter().map(Month::to_string).collect();
+    let from = parse_month(&months[0])?.first();
     let mut states: HashMap<(String, String), String> = HashMap::new();
     for r in store
         .projections(&ProjQuery {
@@ -905,8 +860,8 @@ pub async fn charts(
     today: NaiveDate,
     now: i64,
 ) -> Result<Charts, DashError> {
-    let span = month.last_n(12);
-    let months: Vec<String> = span.iter().map(|m| m.key()).collect();
+    let span = last_n(month, 12);
+    let months: Vec<String> = span.iter().map(|m| m.to_string()).collect();
     let index: HashMap<&str, usize> = months
         .iter()
         .enumerate()
@@ -999,15 +954,18 @@ mod tests {
 
     #[test]
     fn months_parse_and_step_back_over_a_year() {
-        let m = Month::parse("2026-02").unwrap();
+        let m = parse_month("2026-02").unwrap();
         assert_eq!(
-            m.last_n(3).iter().map(|m| m.key()).collect::<Vec<_>>(),
+            last_n(m, 3)
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>(),
             ["2025-12", "2026-01", "2026-02"]
         );
         assert_eq!(m.next_first().to_string(), "2026-03-01");
-        assert!(Month::parse("2026-13").is_err());
-        assert!(Month::parse("26-1").is_err());
-        assert!(Month::parse("'; DROP TABLE x").is_err());
+        assert!(parse_month("2026-13").is_err());
+        assert!(parse_month("26-1").is_err());
+        assert!(parse_month("'; DROP TABLE x").is_err());
     }
 
     fn unit(id: &str, kind: &str, path: &str) -> OrgUnit {

@@ -160,21 +160,19 @@ pub fn label(key: &str, lang: Lang) -> String {
         "development_target" => "发展对象",
         "probationary" => "预备党员",
         "full" => "正式党员",
-        "township_officer" => "乡镇组织委员",
-        "city_officer" => "市委组织部",
-        "admin" => "系统管理员",
-        "first_secretary" => "驻村第一书记",
-        "instructor" => "党建指导员",
-        _ => {
-            return ActivityKind::ALL
-                .iter()
-                .find(|k| enum_name(*k) == key)
-                .map(|k| match lang {
-                    Lang::Zh => k.label_zh().to_string(),
-                    Lang::En => key.replace('_', " "),
-                })
-                .unwrap_or_else(|| key.to_string())
-        }
+        _ => match key.parse::<zhucun_model::Role>() {
+            Ok(role) => role.label_zh(),
+            Err(_) => {
+                return ActivityKind::ALL
+                    .iter()
+                    .find(|k| enum_name(*k) == key)
+                    .map(|k| match lang {
+                        Lang::Zh => k.label_zh().to_string(),
+                        Lang::En => key.replace('_', " "),
+                    })
+                    .unwrap_or_else(|| key.to_string())
+            }
+        },
     };
     match lang {
         Lang::Zh => zh.to_string(),

@@ -266,6 +266,7 @@ fn reject_code(code: RejectCode) -> &'static str {
         RejectCode::SchemaTooNew => "schema_too_new",
         RejectCode::Malformed => "malformed",
         RejectCode::EnvelopeChanged => "envelope_changed",
+        RejectCode::Forbidden => "forbidden",
     }
 }
 

@@ -28,25 +28,6 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Kinds of organisation unit, top to bottom.
-pub const UNIT_KINDS: [&str; 6] = [
-    "city",
-    "township",
-    "street",
-    "village",
-    "community",
-    "school",
-];
-
-/// Roles of people.
-pub const ROLES: [&str; 5] = [
-    "first_secretary",
-    "instructor",
-    "township_officer",
-    "city_officer",
-    "admin",
-];
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrgUnit {
     pub id: String,

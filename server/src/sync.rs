@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use zhucun_model::automerge::{ActorId, AutoCommit, ChangeHash};
-use zhucun_model::{AnyRecord, RecordDoc};
+use zhucun_model::{AnyRecord, RecordDoc, Role};
 use zhucun_protocol::{
     Ack, DocSyncRequest, DocSyncResponse, PullRecord, PushRecord, Reject, RejectCode, SyncRequest,
     SyncResponse, VERSION,
@@ -231,6 +231,15 @@ fn plan_one(
                 header.village
             ),
         ));
+    }
+    // Role: the move as it lands on the server's copy, for the person behind the device.
+    let allowed = dev
+        .role
+        .parse::<Role>()
+        .map_err(|e| e.to_string())
+        .and_then(|role| record.permit(previous, role).map_err(|e| e.to_string()));
+    if let Err(why) = allowed {
+        return Planned::Reject(reject(id, RejectCode::Forbidden, why));
     }
     let mut log = doc.changes_since(&before);
     let grew = old_units

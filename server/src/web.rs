@@ -222,7 +222,7 @@ fn today() -> NaiveDate {
 impl Params {
     fn month(&self) -> Result<Month, ApiError> {
         match &self.month {
-            Some(m) if !m.is_empty() => Ok(Month::parse(m)?),
+            Some(m) if !m.is_empty() => Ok(dashboard::parse_month(m)?),
             _ => Ok(Month::of(today())),
         }
     }
@@ -430,7 +430,7 @@ async fn export_file(
         ),
         _ => return Err(bad("ask for TABLE.xlsx or TABLE.csv")),
     };
-    let month = p.month()?.key();
+    let month = p.month()?.to_string();
     let name = match (&p.village, p.township()) {
         (Some(v), _) if table == "activities" || table == "members" => {
             format!("zhucun-{table}-{v}-{month}.{ext}")

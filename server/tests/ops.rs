@@ -570,7 +570,8 @@ async fn openapi_documents_every_route() {
         .collect();
     assert_eq!(
         roles,
-        zhucun_server::store::ROLES
+        zhucun_model::Role::ALL
+            .map(zhucun_model::Role::as_str)
             .into_iter()
             .collect::<BTreeSet<_>>()
     );
@@ -583,7 +584,8 @@ async fn openapi_documents_every_route() {
         .collect();
     assert_eq!(
         kinds,
-        zhucun_server::store::UNIT_KINDS
+        zhucun_model::UnitKind::ALL
+            .map(zhucun_model::UnitKind::as_str)
             .into_iter()
             .collect::<BTreeSet<_>>()
     );

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use ts_rs::TS;
-use zhucun_model::{ModelError, Reason};
+use zhucun_model::{ModelError, Reason, Refused};
 use zhucun_replica::pin::PinError;
 use zhucun_replica::ReplicaError;
 use zhucun_sync::SyncError;
@@ -38,6 +38,12 @@ pub enum ErrorKind {
     Storage,
     /// A record written by a newer version: update the app.
     TooNew,
+    /// The user's role may not make this change (`field` names what, `reason` the rule:
+    /// `create`, `move`, `change`).
+    Forbidden,
+    /// Keeping a refused edit's words: the record was not refused, or its edit holds no words
+    /// the server's record lacks.
+    NothingToKeep,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -102,6 +108,18 @@ impl From<ModelError> for AppError {
                 ..AppError::new(ErrorKind::Invalid, message)
             },
             ModelError::SchemaTooNew { .. } => AppError::new(ErrorKind::TooNew, message),
+            ModelError::Forbidden(f) => AppError {
+                field: Some(f.field.clone()),
+                reason: Some(
+                    match f.rule {
+                        Refused::Create => "create",
+                        Refused::Move { .. } => "move",
+                        Refused::ChangeIn { .. } | Refused::Change => "change",
+                    }
+                    .into(),
+                ),
+                ..AppError::new(ErrorKind::Forbidden, message)
+            },
             _ => AppError::new(ErrorKind::Invalid, message),
         }
     }
@@ -130,6 +148,9 @@ impl From<ReplicaError> for AppError {
                 ..AppError::new(ErrorKind::OutOfScope, message)
             },
             ReplicaError::DuplicateReport { .. } => AppError::new(ErrorKind::Duplicate, message),
+            ReplicaError::NotRefused(_) | ReplicaError::NothingToKeep(_) => {
+                AppError::new(ErrorKind::NothingToKeep, message)
+            }
             ReplicaError::ReplicaTooNew { .. } => AppError::new(ErrorKind::TooNew, message),
             ReplicaError::WrongKey { .. } => AppError::new(ErrorKind::WrongPin, message),
             ReplicaError::Sqlite(_) | ReplicaError::Io(_) => {

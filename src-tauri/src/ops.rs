@@ -4,11 +4,16 @@
 use std::path::Path;
 
 use chrono::{Duration, NaiveDate};
-use zhucun_model::Kind;
+use zhucun_model::kinds::{enum_name, ReportState, TaskStatus};
+use zhucun_model::{due, parse_date, Due, InvalidField, Kind, ModelError, Month, DUE_SOON_DAYS};
 use zhucun_replica::{Filter, Replica};
 
 use crate::dto::{DeviceInfo, Home, KindCount, ListQuery, Row, Unit};
-use crate::error::{AppError, AppResult, ErrorKind};
+use crate::error::{AppError, AppResult};
+
+fn ymd(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
 
 /// How this device names itself to the server at enrolment.
 pub fn device_name() -> String {
@@ -59,18 +64,11 @@ pub fn filter(q: &ListQuery) -> AppResult<Filter> {
     let (from, to) = match q.month.as_deref().filter(|m| !m.is_empty()) {
         None => (None, None),
         Some(m) => {
-            let (y, mo) = zhucun_model::parse_month(m).ok_or_else(|| AppError {
-                field: Some("month".into()),
+            let m: Month = m.parse().map_err(|e: InvalidField| AppError {
                 reason: Some("format".into()),
-                ..AppError::new(
-                    ErrorKind::Invalid,
-                    format!("`{m}` is not a month (YYYY-MM)"),
-                )
+                ..AppError::from(ModelError::from(e))
             })?;
-            (
-                Some(format!("{y:04}-{mo:02}-01")),
-                Some(format!("{y:04}-{mo:02}-31")),
-            )
+            (Some(ymd(m.first())), Some(ymd(m.last())))
         }
     };
     let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.is_empty());
@@ -94,8 +92,8 @@ fn rows(r: &Replica, f: Filter) -> AppResult<Vec<Row>> {
 /// The home screen: today's activities, open tasks due soon and overdue, unsubmitted
 /// reports, and what has not reached the server.
 pub fn home(r: &Replica, today: NaiveDate) -> AppResult<Home> {
-    let day = today.format("%Y-%m-%d").to_string();
-    let soon = (today + Duration::days(14)).format("%Y-%m-%d").to_string();
+    let day = ymd(today);
+    let soon = ymd(today + Duration::days(DUE_SOON_DAYS.into()));
     let today_activities = rows(
         r,
         Filter {
@@ -108,22 +106,22 @@ pub fn home(r: &Replica, today: NaiveDate) -> AppResult<Home> {
     )?;
     let mut due_soon = Vec::new();
     let mut overdue = Vec::new();
-    for status in ["open", "in_progress"] {
+    for status in TaskStatus::ALL.into_iter().filter(|s| s.is_open()) {
         let open_tasks = rows(
             r,
             Filter {
                 kind: Some(Kind::Task),
-                status: Some(status.into()),
+                status: Some(enum_name(&status)),
                 to: Some(soon.clone()),
                 limit: Some(200),
                 ..Default::default()
             },
         )?;
         for t in open_tasks {
-            match t.date.as_deref() {
-                Some(d) if d < day.as_str() => overdue.push(t),
-                Some(_) => due_soon.push(t),
-                None => {}
+            match due(true, t.date.as_deref().and_then(parse_date), today) {
+                Due::Overdue => overdue.push(t),
+                Due::Soon => due_soon.push(t),
+                _ => {}
             }
         }
     }
@@ -131,12 +129,12 @@ pub fn home(r: &Replica, today: NaiveDate) -> AppResult<Home> {
     due_soon.sort_by(|a, b| a.date.cmp(&b.date));
     overdue.sort_by(|a, b| a.date.cmp(&b.date));
     let mut drafts = Vec::new();
-    for status in ["draft", "returned"] {
+    for state in ReportState::ALL.into_iter().filter(|s| s.open_to_village()) {
         drafts.extend(rows(
             r,
             Filter {
                 kind: Some(Kind::Report),
-                status: Some(status.into()),
+                status: Some(enum_name(&state)),
                 limit: Some(24),
                 ..Default::default()
             },
@@ -160,6 +158,7 @@ pub fn home(r: &Replica, today: NaiveDate) -> AppResult<Home> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use serde_json::{json, Map, Value};
     use zhucun_replica::Key;
 
@@ -224,7 +223,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(f.from.as_deref(), Some("2026-02-01"));
-        assert_eq!(f.to.as_deref(), Some("2026-02-31"));
+        assert_eq!(f.to.as_deref(), Some("2026-02-28"));
         assert_eq!(f.limit, Some(500), "pages are bounded");
         let e = filter(&ListQuery {
             month: Some("二月".into()),

@@ -31,7 +31,7 @@ export function msg(catalog, key, values = {}) {
 /** A binary built by `cargo build` (debug profile). */
 export function bin(name) {
   const p = join(TARGET, 'debug', name);
-  if (!existsSync(p)) throw new Error(`${p} is missing: run \`cargo build -p zhucun-server -p zhucun-cli\` (scripts/test does)`);
+  if (!existsSync(p)) throw new Error(`${p} is missing: run \`cargo test --workspace\` or \`cargo build --workspace\` first (scripts/test does)`);
   return p;
 }
 

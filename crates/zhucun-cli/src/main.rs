@@ -165,6 +165,9 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Keep the words of a refused edit: the record goes back to what the server holds and
+    /// the refused words become notes on it (a report's 补充说明, a task's progress notes).
+    KeepWords { id: String },
     /// A guided tour on a demo replica: creates records, searches, shows history.
     Walkthrough,
 }
@@ -394,8 +397,9 @@ fn run(cli: Cli) -> Result<()> {
             role,
             villages,
         } => {
+            let role: zhucun_model::Role = role.parse()?;
             let mut r = open(&cli.data_dir)?;
-            r.set_profile(None, &person, &role, &villages)?;
+            r.set_profile(None, &person, role.as_str(), &villages)?;
             print_json(r.profile())
         }
         Cmd::Whoami { json } => {
@@ -765,6 +769,12 @@ fn run(cli: Cli) -> Result<()> {
             link.url = url.trim_end_matches('/').to_string();
             r.set_server(&link)?;
             println!("{}", link.url);
+            Ok(())
+        }
+        Cmd::KeepWords { id } => {
+            let mut r = open(&cli.data_dir)?;
+            let out = r.keep_refused_words(&id)?;
+            println!("{}", out.id);
             Ok(())
         }
         Cmd::Rejected { json } => {

@@ -170,7 +170,20 @@ fn errors_are_one_line_and_nonzero() {
 fn export_is_canonical_and_docs_move_between_replicas() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    init(a.path());
+    // The township issues the task; the village answers it.
+    ok(
+        a.path(),
+        &[
+            "init",
+            "--person",
+            "乡镇",
+            "--role",
+            "township_officer",
+            "--village",
+            "v-east",
+        ],
+        None,
+    );
     init(b.path());
     let id = ok(
         a.path(),

@@ -227,6 +227,39 @@ impl RecordDoc {
         Ok(self.doc.get_heads() != before)
     }
 
+    /// This document without the changes after `heads` that any of `actors` made, and with
+    /// everything else: for a replica, the record as the server holds it as far as the replica
+    /// knows (`heads` the server acknowledged, `actors` the replica's own).
+    pub fn without_changes_of(
+        &mut self,
+        heads: &[ChangeHash],
+        actors: &[ActorId],
+    ) -> Result<RecordDoc, ModelError> {
+        let own: std::collections::HashSet<ChangeHash> = self
+            .doc
+            .get_changes(heads)
+            .into_iter()
+            .filter(|c| actors.contains(c.actor_id()))
+            .map(|c| c.hash())
+            .collect();
+        let keep: Vec<automerge::Change> = self
+            .doc
+            .get_changes(&[])
+            .into_iter()
+            .filter(|c| !own.contains(&c.hash()))
+            .collect();
+        let mut out = AutoCommit::new().with_actor(self.doc.get_actor().clone());
+        out.apply_changes(keep)
+            .map_err(|e| DocError::Automerge(e.to_string()))?;
+        if !out.get_missing_deps(&[]).is_empty() {
+            return Err(DocError::Malformed(
+                "changes from elsewhere build on changes of this replica's own".into(),
+            )
+            .into());
+        }
+        Ok(RecordDoc { doc: out })
+    }
+
     /// Changes this document waits for: dependencies of applied changes it does not have.
     pub fn missing_deps(&mut self) -> Vec<ChangeHash> {
         self.doc.get_missing_deps(&[])

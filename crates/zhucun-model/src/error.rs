@@ -86,4 +86,9 @@ pub enum ModelError {
     },
     #[error(transparent)]
     Doc(#[from] DocError),
+    /// The user's role may not make this move (see `rules`).
+    #[error("not allowed: {0}")]
+    Forbidden(#[from] crate::rules::Forbidden),
+    #[error(transparent)]
+    UnknownName(#[from] crate::rules::UnknownName),
 }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::rules::Month;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -140,18 +141,12 @@ fn kind_key(k: ActivityKind) -> String {
 
 /// The first day of the quarter `month` lies in.
 pub fn quarter_start(year: i32, month: u32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(year, (month - 1) / 3 * 3 + 1, 1)
+    Month::new(year, month).map(Month::quarter_start)
 }
 
 /// The first day of `month` and of the month after.
 pub fn month_bounds(year: i32, month: u32) -> Option<(NaiveDate, NaiveDate)> {
-    let first = NaiveDate::from_ymd_opt(year, month, 1)?;
-    let next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)?
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)?
-    };
-    Some((first, next))
+    Month::new(year, month).map(|m| (m.first(), m.next_first()))
 }
 
 /// Counts of the month's activities by kind (all kinds present, zeros included).

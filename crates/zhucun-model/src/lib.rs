@@ -10,6 +10,7 @@ mod error;
 mod facts;
 pub mod figures;
 pub mod kinds;
+pub mod rules;
 mod values;
 pub mod wire;
 
@@ -24,6 +25,7 @@ pub use doc::{
 pub use error::{DocError, InvalidField, ModelError, Reason};
 pub use facts::Facts;
 pub use kinds::{AnyRecord, Kind, RecordBody};
+pub use rules::{due, Due, Forbidden, Month, Refused, Role, UnitKind, DUE_SOON_DAYS};
 pub use values::{check_hash, parse_date, parse_month, Attachment, Money};
 
 /// A new record id: a UUIDv7 (its time part is only for locality, never trusted for order).

@@ -64,6 +64,7 @@ fn all_decls() -> Decls {
         ProjectStatus,
         Task,
         ProgressNote,
+        ReportNote,
         TaskStatus,
         MonthlyReport,
         ReportState,
@@ -83,6 +84,13 @@ fn all_decls() -> Decls {
         Development,
         ProjectProgress,
         MonthlyFigures,
+        crate::rules::Role,
+        crate::rules::UnitKind,
+        crate::rules::Due,
+        crate::rules::RuleBook,
+        crate::rules::RoleRules,
+        crate::rules::ReportMove,
+        crate::rules::TaskMove,
     ]
 }
 
@@ -399,6 +407,11 @@ fn records_serialise_as_their_typescript_says() {
         narrative: "总结".into(),
         review_comment: "请补充".into(),
         reviewed_by: "town-1".into(),
+        addenda: vec![ReportNote {
+            by: "li-ming".into(),
+            on: d(2026, 6, 2),
+            text: "补充：党课两次".into(),
+        }],
     });
     decls.check(&Inspection {
         inspection_kind: InspectionKind::JointSupervision,
@@ -488,6 +501,11 @@ fn enums_serialise_as_their_typescript_union() {
     decls.check_enum(&[T::Open, T::InProgress, T::Done, T::Cancelled]);
     use ReportState as R;
     decls.check_enum(&[R::Draft, R::Submitted, R::Returned, R::Accepted]);
+    decls.check_enum(&crate::rules::Role::ALL);
+    decls.check_enum(&crate::rules::UnitKind::ALL);
+    use crate::rules::Due as Du;
+    decls.check_enum(&[Du::Closed, Du::Overdue, Du::Soon, Du::Later, Du::Undated]);
+    decls.check(&crate::rules::rule_book());
     use InspectionKind as I;
     decls.check_enum(&[
         I::QuarterlyInspection,

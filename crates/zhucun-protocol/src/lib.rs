@@ -85,6 +85,9 @@ pub enum RejectCode {
     Malformed,
     /// The envelope (kind, village, id) differs from the stored record.
     EnvelopeChanged,
+    /// The role of the person behind the device may not make this change (a village
+    /// accepting its own report, closing a task the township closes): the message says which.
+    Forbidden,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

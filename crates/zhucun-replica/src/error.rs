@@ -36,6 +36,10 @@ pub enum ReplicaError {
         month: String,
         existing: String,
     },
+    #[error("record {0} was not refused by the server: there is nothing to keep")]
+    NotRefused(String),
+    #[error("record {0}: the refused edit holds no words the server's record lacks")]
+    NothingToKeep(String),
     #[error("blob content does not match its hash {0}")]
     BlobHashMismatch(String),
     #[error("blob {0} is not stored completely on this device")]

@@ -24,7 +24,8 @@ use zhucun_model::automerge::{ActorId, ChangeHash};
 use zhucun_model::figures::{self, ActivityFacts, MemberFacts, MonthlyFigures, ProjectFacts};
 use zhucun_model::kinds::{MonthlyReport, VillageProfile};
 use zhucun_model::{
-    AnyRecord, Author, Header, HistoryEntry, InvalidField, Kind, Reason, RecordDoc, Uuid,
+    AnyRecord, Author, Header, HistoryEntry, InvalidField, Kind, ModelError, Reason, RecordDoc,
+    Role, Uuid,
 };
 
 pub use blobs::{BlobInfo, CHUNK_SIZE, MAX_BLOB_SIZE};
@@ -509,6 +510,9 @@ impl Replica {
             }
         }
         record.validate(previous)?;
+        // The server refuses what the person's role may not do; refuse it here, before saving.
+        let role: Role = self.profile.role.parse().map_err(ModelError::from)?;
+        record.permit(previous, role).map_err(ModelError::from)?;
         for (field, member) in record.member_refs() {
             let ok: Option<i64> = self
                 .conn
@@ -678,12 +682,21 @@ impl Replica {
     }
 
     /// Merge a record's Automerge bytes from elsewhere (another device, a file). The record's
-    /// envelope must be valid and its village in scope; a record written by a newer version
+    /// envelope must be valid and its village in scope (or a unit it reaches); a record written by a newer version
     /// is kept even if this version cannot read its fields.
     pub fn import_doc(&mut self, bytes: &[u8]) -> Result<ImportOutcome> {
         let mut incoming = RecordDoc::load(bytes, self.actor.clone())?;
         let header = incoming.header()?;
-        self.check_scope(&header.village)?;
+        // As for an edit: a record reaching a unit in scope (a township's task) may come in.
+        if self.check_scope(&header.village).is_err() {
+            let reaches = incoming
+                .record()
+                .map(|r| r.facts().reaches)
+                .unwrap_or_default();
+            if !reaches.iter().any(|u| self.check_scope(u).is_ok()) {
+                self.check_scope(&header.village)?;
+            }
+        }
         let id = header.id.to_string();
         // The write lock first: another connection (the app's background sync) may write the
         // same record between our read and our write.

@@ -237,6 +237,70 @@ impl Replica {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
+    /// Keep the words of an edit the server refused (a report the township accepted meanwhile,
+    /// a move the user's role may not make) in one action: the record goes back to what the
+    /// server holds, and the refused words come back as notes the rules let the user add (see
+    /// `AnyRecord::keep_words`); that is pushed at the next sync. The refused changes leave
+    /// this device, their words do not.
+    pub fn keep_refused_words(&mut self, id: &str) -> Result<crate::SaveOutcome> {
+        let id = crate::parse_id(id)?.to_string();
+        let tx = self.write_tx()?;
+        let state: Option<(String, bool)> = tx
+            .query_row(
+                "SELECT s.acked_heads, s.reject_heads IS NOT NULL AND s.reject_heads = s.heads
+                 FROM sync_state s JOIN docs d ON d.n = s.n WHERE d.id = ?1",
+                [&id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (acked, refused) = state.ok_or_else(|| ReplicaError::NotFound(id.clone()))?;
+        if !refused {
+            return Err(ReplicaError::NotRefused(id));
+        }
+        let (_, mut doc) = self
+            .load_doc(&id)?
+            .ok_or_else(|| ReplicaError::NotFound(id.clone()))?;
+        let header = doc.header()?;
+        let mine = doc.record()?;
+        let actors: Vec<ActorId> = {
+            let mut stmt = tx.prepare("SELECT actor FROM actors")?;
+            let hexes = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            hexes
+                .iter()
+                .filter_map(|h| hex::decode(h).ok())
+                .map(|b| ActorId::from(b.as_slice()))
+                .collect()
+        };
+        let mut server = doc.without_changes_of(&parse_heads(&acked), &actors)?;
+        let theirs = server
+            .record()
+            .map_err(|_| ReplicaError::NothingToKeep(id.clone()))?;
+        let today = chrono::Local::now().date_naive();
+        let kept = theirs
+            .keep_words(&mine, &self.profile.person, today)
+            .ok_or_else(|| ReplicaError::NothingToKeep(id.clone()))?;
+        kept.validate(Some(&theirs))?;
+        let role: zhucun_model::Role = self
+            .profile
+            .role
+            .parse()
+            .map_err(zhucun_model::ModelError::from)?;
+        kept.permit(Some(&theirs), role)
+            .map_err(zhucun_model::ModelError::from)?;
+        server.update(&kept)?;
+        server.commit(&self.author(), crate::now_secs());
+        write_doc(&tx, &header, Some(&kept), &mut server, None)?;
+        tx.commit()?;
+        Ok(crate::SaveOutcome {
+            id,
+            kind: header.kind,
+            created: false,
+            changed: true,
+        })
+    }
+
     /// Apply one pulled page and advance the cursor. The records are written a few dozen to a
     /// transaction, so a save typed meanwhile on the app's other connection waits for one short
     /// chunk, never for a whole page; the cursor moves only with the last chunk. A cut or a

@@ -1,7 +1,8 @@
 // The dashboard API's answers, as docs/dashboard.md states them. The server's dashboard types
 // are not generated to TypeScript (yet); when they are, these become re-exports of the bindings.
 
-export type Role = 'township_officer' | 'city_officer' | 'admin' | 'first_secretary' | 'instructor';
+export type { Role } from '../lib/bindings/Role';
+import type { Role } from '../lib/bindings/Role';
 
 export type User = { id: string; name: string; role: Role | string };
 

@@ -1,15 +1,10 @@
-// The monthly report screen's rules: which report is this month's, who may do what in which
-// state, which figures to show. Pure. The states follow the model (report.rs):
-// draft → submitted → accepted | returned, returned → submitted.
+// The monthly report screen: which report is this month's, which actions to offer, which
+// figures to show. Pure. Who may make which move is the model's rule (lib/rules.ts).
 import type { Row } from './api';
 import type { MonthlyFigures } from './bindings/MonthlyFigures';
 import type { ReportState } from './bindings/ReportState';
 import { ACTIVITY_KINDS } from './kinds';
-
-/** Roles that write a village's report. */
-export const FIELD_ROLES = ['first_secretary', 'instructor'];
-/** Roles that review reports. */
-export const REVIEW_ROLES = ['township_officer', 'city_officer', 'admin'];
+import { mayCreate, reportMayBecome, reportOpenToVillage } from './rules';
 
 export function isMonth(s: string | null | undefined): s is string {
   return !!s && /^\d{4}-(0[1-9]|1[0-2])$/.test(s);
@@ -42,14 +37,12 @@ export type ReportActions = {
 };
 
 export function reportActions(role: string | undefined, state: ReportState | null): ReportActions {
-  const field = !!role && FIELD_ROLES.includes(role);
-  const reviewer = !!role && REVIEW_ROLES.includes(role);
-  const open = state === 'draft' || state === 'returned';
+  const canSubmit = state !== null && reportMayBecome(state, 'submitted', role) && state !== 'submitted';
   return {
-    canCreate: field && state === null,
-    canEdit: field && open,
-    canSubmit: field && open,
-    canReview: reviewer && state === 'submitted',
+    canCreate: state === null && mayCreate(role, 'report'),
+    canEdit: canSubmit && reportOpenToVillage(state),
+    canSubmit,
+    canReview: state === 'submitted' && reportMayBecome(state, 'accepted', role),
   };
 }
 

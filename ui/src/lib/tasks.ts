@@ -1,24 +1,21 @@
-// The tasks screen's arithmetic: which tasks are still to do, which are overdue, who may issue
-// tasks. Pure. A task row's `date` is its deadline and `status` its TaskStatus.
+// The tasks screen's arithmetic: which tasks are still to do, which are overdue. Pure. A task
+// row's `date` is its deadline and `status` its TaskStatus. Which statuses are open, how near
+// is "due soon" and who issues tasks are the model's rules (lib/rules.ts).
 import type { Row } from './api';
 import type { TaskStatus } from './bindings/TaskStatus';
 import { parseDay } from './format';
-
-export const OPEN_STATUSES: TaskStatus[] = ['open', 'in_progress'];
-export const CLOSED_STATUSES: TaskStatus[] = ['done', 'cancelled'];
+import { mayCreate, RULES, taskIsOpen } from './rules';
 
 /** Days ahead in which a deadline counts as near (as on the home screen). */
-export const DUE_SOON_DAYS = 14;
+export const DUE_SOON_DAYS = RULES.due_soon_days;
 
-/** Roles that issue tasks (the township and above); villages answer them. */
-export const ISSUING_ROLES = ['township_officer', 'city_officer', 'admin'];
-
+/** The township and above issue tasks; villages answer them. */
 export function canIssueTasks(role: string | undefined): boolean {
-  return !!role && ISSUING_ROLES.includes(role);
+  return mayCreate(role, 'task');
 }
 
 export function isOpen(r: Pick<Row, 'status'>): boolean {
-  return !r.status || OPEN_STATUSES.includes(r.status as TaskStatus);
+  return !r.status || taskIsOpen(r.status as TaskStatus);
 }
 
 /** Whole days from `today` to `day` (negative when past), both `YYYY-MM-DD`. */

@@ -23,12 +23,13 @@ pub use activity::{Activity, ActivityKind, DemonstrationType, FollowUp};
 pub use inspection::{Finding, Inspection, InspectionKind, Rating, Score, Severity};
 pub use member::{Gender, Member, MemberCategory, PriorityGroup, Recognition, Stage};
 pub use project::{Milestone, Project, ProjectKind, ProjectStatus};
-pub use report::{MonthlyReport, ReportState};
+pub use report::{MonthlyReport, ReportNote, ReportState};
 pub use task::{ProgressNote, Task, TaskStatus};
 pub use village::{PartyOrgType, UnitType, VillageProfile};
 
 use crate::error::{DocError, InvalidField, ModelError, Reason};
 use crate::facts::Facts;
+use crate::rules::{may_create, Forbidden, Refused, Role};
 
 /// The kinds of record, as named on the command line and in documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -136,6 +137,11 @@ pub trait RecordBody: Serialize + DeserializeOwned + Default + Clone + PartialEq
     }
     /// Short-lived field labels in Chinese, for spreadsheet headers.
     fn label_zh(field: &str) -> Option<&'static str>;
+    /// Whether a person of `role` may make this edit of `previous` (see [`crate::rules`]).
+    /// Creating a record is checked by [`AnyRecord::permit`] before this is asked.
+    fn permit_edit(&self, _previous: &Self, _role: Role) -> Result<(), Forbidden> {
+        Ok(())
+    }
 }
 
 /// A record of any kind.
@@ -281,6 +287,90 @@ impl AnyRecord {
         }
     }
 
+    /// Whether a person of `role` may turn `previous` (`None`: nothing yet) into this record:
+    /// who creates which kind, who makes which move of a report or a task. The replica asks
+    /// before it saves; the server asks of every pushed change, for the person behind the
+    /// device that pushed it.
+    pub fn permit(&self, previous: Option<&AnyRecord>, role: Role) -> Result<(), Forbidden> {
+        let kind = self.kind();
+        match (self, previous) {
+            (AnyRecord::Village(r), Some(AnyRecord::Village(p))) => r.permit_edit(p, role),
+            (AnyRecord::Member(r), Some(AnyRecord::Member(p))) => r.permit_edit(p, role),
+            (AnyRecord::Activity(r), Some(AnyRecord::Activity(p))) => r.permit_edit(p, role),
+            (AnyRecord::Project(r), Some(AnyRecord::Project(p))) => r.permit_edit(p, role),
+            (AnyRecord::Task(r), Some(AnyRecord::Task(p))) => r.permit_edit(p, role),
+            (AnyRecord::Report(r), Some(AnyRecord::Report(p))) => r.permit_edit(p, role),
+            (AnyRecord::Inspection(r), Some(AnyRecord::Inspection(p))) => r.permit_edit(p, role),
+            _ if !may_create(kind, role) => Err(Forbidden {
+                role,
+                kind,
+                field: "record".into(),
+                rule: Refused::Create,
+            }),
+            // A new record is an edit of the kind's empty record.
+            (r, _) => r.permit(Some(&AnyRecord::default_of(kind)), role),
+        }
+    }
+
+    /// An edit the server refused (`mine`, as the device holds it) rebuilt on the record as the
+    /// server holds it (`self`), keeping the user's words in a form the rules let them add:
+    /// a report's changed narrative and new notes become notes attached to the report
+    /// (补充说明), a task's new progress notes and changed description become progress notes.
+    /// `None` when the refused edit holds no words the server's record lacks.
+    pub fn keep_words(
+        &self,
+        mine: &AnyRecord,
+        by: &str,
+        on: chrono::NaiveDate,
+    ) -> Option<AnyRecord> {
+        match (self, mine) {
+            (AnyRecord::Report(server), AnyRecord::Report(mine)) => {
+                let mut kept = server.clone();
+                let mut added = false;
+                for n in &mine.addenda {
+                    if !kept.addenda.contains(n) {
+                        kept.addenda.push(n.clone());
+                        added = true;
+                    }
+                }
+                if mine.narrative.trim() != server.narrative.trim()
+                    && !mine.narrative.trim().is_empty()
+                {
+                    kept.addenda.push(ReportNote {
+                        by: by.into(),
+                        on: Some(on),
+                        text: mine.narrative.clone(),
+                    });
+                    added = true;
+                }
+                added.then_some(AnyRecord::Report(kept))
+            }
+            (AnyRecord::Task(server), AnyRecord::Task(mine)) => {
+                let mut kept = server.clone();
+                let mut added = false;
+                for n in &mine.notes {
+                    if !kept.notes.contains(n) {
+                        kept.notes.push(n.clone());
+                        added = true;
+                    }
+                }
+                if mine.description.trim() != server.description.trim()
+                    && !mine.description.trim().is_empty()
+                {
+                    kept.notes.push(ProgressNote {
+                        by: by.into(),
+                        village: String::new(),
+                        on: Some(on),
+                        text: mine.description.clone(),
+                    });
+                    added = true;
+                }
+                added.then_some(AnyRecord::Task(kept))
+            }
+            _ => None,
+        }
+    }
+
     pub fn facts(&self) -> Facts {
         each!(self, r => r.facts())
     }
@@ -356,6 +446,11 @@ pub fn enum_name<T: Serialize>(v: &T) -> String {
         Ok(Json::String(s)) => s,
         _ => String::new(),
     }
+}
+
+/// The enum value a wire name ([`enum_name`]) names, as projections store it.
+pub fn from_enum_name<T: DeserializeOwned>(name: &str) -> Option<T> {
+    serde_json::from_value(Json::String(name.to_string())).ok()
 }
 
 #[cfg(test)]

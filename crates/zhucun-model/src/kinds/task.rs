@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{date_str, enum_name, Kind, RecordBody};
 use crate::error::{InvalidField, Reason};
 use crate::facts::Facts;
+use crate::rules::{due, Due, Forbidden, Refused, Role};
 use crate::values::{max_len, opt_date, required};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,10 +58,14 @@ pub struct Task {
 }
 
 impl Task {
+    /// Where the task stands against its deadline on `today`.
+    pub fn due_on(&self, today: NaiveDate) -> Due {
+        due(self.status.is_open(), self.deadline, today)
+    }
+
     /// Whether the task is past its deadline on `today` and not finished.
     pub fn overdue_on(&self, today: NaiveDate) -> bool {
-        matches!(self.status, TaskStatus::Open | TaskStatus::InProgress)
-            && self.deadline.is_some_and(|d| d < today)
+        self.due_on(today) == Due::Overdue
     }
 }
 
@@ -107,6 +112,44 @@ impl RecordBody for Task {
         Ok(())
     }
 
+    /// The office that issues tasks sets what the task is and closes it; the villages it
+    /// reaches start work on it and write progress notes.
+    fn permit_edit(&self, p: &Self, role: Role) -> Result<(), Forbidden> {
+        let refuse = |field: &str, rule: Refused| {
+            Err(Forbidden {
+                role,
+                kind: Kind::Task,
+                field: field.into(),
+                rule,
+            })
+        };
+        if !p.status.may_become(self.status, role) {
+            return refuse(
+                "status",
+                Refused::Move {
+                    from: enum_name(&p.status),
+                    to: enum_name(&self.status),
+                },
+            );
+        }
+        let office_fields = [
+            ("title", self.title != p.title),
+            ("issuer", self.issuer != p.issuer),
+            (
+                "assigned_villages",
+                self.assigned_villages != p.assigned_villages,
+            ),
+            ("deadline", self.deadline != p.deadline),
+            ("description", self.description != p.description),
+        ];
+        for (field, changed) in office_fields {
+            if changed && !role.is_office() {
+                return refuse(field, Refused::Change);
+            }
+        }
+        Ok(())
+    }
+
     fn facts(&self) -> Facts {
         let mut search = vec![self.title.clone(), self.description.clone()];
         search.extend(self.notes.iter().map(|n| n.text.clone()));
@@ -142,6 +185,7 @@ impl RecordBody for Task {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::AnyRecord;
 
     #[test]
     fn a_task_needs_villages_and_a_deadline() {
@@ -157,5 +201,66 @@ mod tests {
         assert!(t.validate(None).is_ok());
         assert!(t.overdue_on(NaiveDate::from_ymd_opt(2026, 5, 21).unwrap()));
         assert!(!t.overdue_on(NaiveDate::from_ymd_opt(2026, 5, 20).unwrap()));
+    }
+
+    #[test]
+    fn the_village_answers_a_task_the_township_closes_it() {
+        use crate::rules::Role::*;
+        let t = Task {
+            title: "报送融合发展工作方案".into(),
+            issuer: "chengguan".into(),
+            assigned_villages: vec!["dongfeng".into()],
+            deadline: NaiveDate::from_ymd_opt(2026, 5, 20),
+            ..Default::default()
+        };
+        let any = |t: &Task| AnyRecord::Task(t.clone());
+        assert!(any(&t).permit(None, TownshipOfficer).is_ok());
+        assert_eq!(
+            any(&t)
+                .permit(None, FirstSecretary)
+                .unwrap_err()
+                .to_string(),
+            "first_secretary may not create a task"
+        );
+        let mut working = t.clone();
+        working.status = TaskStatus::InProgress;
+        working.notes.push(ProgressNote {
+            by: "li-ming".into(),
+            text: "已起草".into(),
+            ..Default::default()
+        });
+        assert!(any(&working).permit(Some(&any(&t)), FirstSecretary).is_ok());
+        let mut done = working.clone();
+        done.status = TaskStatus::Done;
+        let e = any(&done)
+            .permit(Some(&any(&working)), FirstSecretary)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "first_secretary may not change a task's status from in_progress to done"
+        );
+        assert!(any(&done)
+            .permit(Some(&any(&working)), TownshipOfficer)
+            .is_ok());
+        let mut later = t.clone();
+        later.deadline = NaiveDate::from_ymd_opt(2026, 6, 20);
+        assert_eq!(
+            any(&later)
+                .permit(Some(&any(&t)), Instructor)
+                .unwrap_err()
+                .field,
+            "deadline"
+        );
+        // The refused close keeps the village's notes.
+        let kept = any(&t)
+            .keep_words(
+                &any(&done),
+                "li-ming",
+                NaiveDate::from_ymd_opt(2026, 5, 19).unwrap(),
+            )
+            .unwrap();
+        assert!(kept.permit(Some(&any(&t)), FirstSecretary).is_ok());
+        let AnyRecord::Task(k) = kept else { panic!() };
+        assert_eq!((k.status, k.notes.len()), (TaskStatus::Open, 1));
     }
 }
