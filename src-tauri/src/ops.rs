@@ -183,6 +183,9 @@ mod tests {
                        "status": status, "assigned_villages": ["dongfeng"]}),
             )
         };
+        // The township issues the tasks (pulled to the village's device in real life).
+        r.set_profile(None, "wang-qiang", "township_officer", &["dongfeng".into()])
+            .unwrap();
         r.put(Kind::Task, &task("报送党员信息", "2026-11-20", "open"))
             .unwrap();
         r.put(
@@ -193,6 +196,8 @@ mod tests {
         r.put(Kind::Task, &task("年底总结", "2027-01-31", "open"))
             .unwrap();
         r.put(Kind::Task, &task("已办完", "2026-11-01", "done"))
+            .unwrap();
+        r.set_profile(None, "li-ming", "first_secretary", &["dongfeng".into()])
             .unwrap();
         r.put(
             Kind::Activity,

@@ -511,8 +511,11 @@ impl Replica {
         }
         record.validate(previous)?;
         // The server refuses what the person's role may not do; refuse it here, before saving.
-        let role: Role = self.profile.role.parse().map_err(ModelError::from)?;
-        record.permit(previous, role).map_err(ModelError::from)?;
+        // A replica not enrolled has no role yet, as it has no scope: no restriction.
+        if !self.profile.role.is_empty() {
+            let role: Role = self.profile.role.parse().map_err(ModelError::from)?;
+            record.permit(previous, role).map_err(ModelError::from)?;
+        }
         for (field, member) in record.member_refs() {
             let ok: Option<i64> = self
                 .conn

@@ -282,13 +282,15 @@ impl Replica {
             .keep_words(&mine, &self.profile.person, today)
             .ok_or_else(|| ReplicaError::NothingToKeep(id.clone()))?;
         kept.validate(Some(&theirs))?;
-        let role: zhucun_model::Role = self
-            .profile
-            .role
-            .parse()
-            .map_err(zhucun_model::ModelError::from)?;
-        kept.permit(Some(&theirs), role)
-            .map_err(zhucun_model::ModelError::from)?;
+        if !self.profile.role.is_empty() {
+            let role: zhucun_model::Role = self
+                .profile
+                .role
+                .parse()
+                .map_err(zhucun_model::ModelError::from)?;
+            kept.permit(Some(&theirs), role)
+                .map_err(zhucun_model::ModelError::from)?;
+        }
         server.update(&kept)?;
         server.commit(&self.author(), crate::now_secs());
         write_doc(&tx, &header, Some(&kept), &mut server, None)?;

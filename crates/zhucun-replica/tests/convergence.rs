@@ -171,11 +171,18 @@ fn random_edit(r: &mut Replica, rng: &mut StdRng, step: usize) {
             let mut notes = cur["notes"].as_array().cloned().unwrap_or_default();
             notes.push(json!({"by": "p", "text": format!("{} {step}", word(rng))}));
             let status = ["open", "in_progress", "done"].choose(rng).unwrap();
-            r.put(
+            // The township (replica 0) moves a task anywhere; a village only between open and
+            // in progress, so its other moves are refused before saving (the model's rule)
+            // and leave nothing behind.
+            let out = r.put(
                 Kind::Task,
                 &obj(json!({"id": id, "notes": notes, "status": status})),
-            )
-            .unwrap();
+            );
+            if r.profile().role == "township_officer" {
+                out.unwrap();
+            } else if let Err(e) = out {
+                assert!(e.to_string().contains("may not change"), "{e}");
+            }
         }
         _ => {}
     }
@@ -190,7 +197,12 @@ fn run_seed(seed: u64, steps: usize) {
         .enumerate()
         .map(|(i, d)| {
             let mut r = Replica::open(d.path(), &Key::Raw([i as u8 + 1; 32])).unwrap();
-            r.set_profile(None, &format!("p{i}"), "first_secretary", &["v1".into()])
+            let role = if i == 0 {
+                "township_officer"
+            } else {
+                "first_secretary"
+            };
+            r.set_profile(None, &format!("p{i}"), role, &["v1".into()])
                 .unwrap();
             r
         })

@@ -439,7 +439,15 @@ fn monthly_report_figures_come_from_records() {
         .unwrap();
     let mut touch = Map::new();
     touch.insert("id".into(), json!(out.id));
-    touch.insert("narrative".into(), json!("本月工作（补充）"));
+    // Once submitted its words are the township's to review (the rules refuse a change to
+    // them); a note may still be attached, and the figures stay as submitted.
+    let mut words = touch.clone();
+    words.insert("narrative".into(), json!("本月工作（补充）"));
+    assert!(r.put(Kind::Report, &words).is_err());
+    touch.insert(
+        "addenda".into(),
+        json!([{"by": "李书记", "on": "2026-05-21", "text": "本月工作（补充）"}]),
+    );
     r.put(Kind::Report, &touch).unwrap();
     assert_eq!(
         r.get(&out.id).unwrap().record["figures"]["activities_total"],

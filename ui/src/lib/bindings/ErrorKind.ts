@@ -3,4 +3,4 @@
 /**
  * What went wrong, as the UI branches on it.
  */
-export type ErrorKind = "locked" | "not_enrolled" | "wrong_pin" | "locked_out" | "pin_too_short" | "invalid" | "not_found" | "out_of_scope" | "duplicate" | "offline" | "refused" | "bad_url" | "storage" | "too_new";
+export type ErrorKind = "locked" | "not_enrolled" | "wrong_pin" | "locked_out" | "pin_too_short" | "invalid" | "not_found" | "out_of_scope" | "duplicate" | "offline" | "refused" | "bad_url" | "storage" | "too_new" | "forbidden" | "nothing_to_keep";
