@@ -20,4 +20,5 @@ pub const ALL: &[&str] = &[
     "sync_now",
     "sync_status",
     "set_server",
+    "keep_refused_words",
 ];

@@ -234,12 +234,7 @@ pub async fn save_record(
                 bg.changed();
             }
         }
-        Ok(Saved {
-            id: out.id,
-            kind: out.kind.as_str().into(),
-            created: out.created,
-            changed: out.changed,
-        })
+        Ok(Saved::from(out))
     })
 }
 
@@ -371,12 +366,41 @@ pub async fn sync_status(state: State<'_, AppState>) -> AppResult<SyncView> {
             .take(HELD_SHOWN)
             .map(|h| held_view(&o.replica, h))
             .collect();
+        let refused = o
+            .replica
+            .rejected()?
+            .into_iter()
+            .map(|(record, code, message)| {
+                let row = o.replica.row(&record).ok().flatten();
+                SyncRefused {
+                    kind: row.as_ref().map(|r| r.kind.clone()).unwrap_or_default(),
+                    title: row.map(|r| r.title).unwrap_or_default(),
+                    record,
+                    code,
+                    message,
+                }
+            })
+            .collect();
         Ok(SyncView::from_status(
             &status,
             pending,
             held,
             held_back.len(),
+            refused,
         ))
+    })
+}
+
+/// Keep the words of an edit the server refused, as notes on the record as the server holds
+/// it (`Replica::keep_refused_words`); they go out with the next sync.
+#[tauri::command]
+pub async fn keep_refused_words(state: State<'_, AppState>, id: String) -> AppResult<Saved> {
+    state.with(|o| {
+        let out = o.replica.keep_refused_words(&id)?;
+        if let Some(bg) = &o.sync {
+            bg.changed();
+        }
+        Ok(Saved::from(out))
     })
 }
 

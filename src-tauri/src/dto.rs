@@ -138,6 +138,17 @@ pub struct Saved {
     pub changed: bool,
 }
 
+impl From<zhucun_replica::SaveOutcome> for Saved {
+    fn from(out: zhucun_replica::SaveOutcome) -> Saved {
+        Saved {
+            id: out.id,
+            kind: out.kind.as_str().into(),
+            created: out.created,
+            changed: out.changed,
+        }
+    }
+}
+
 /// One change of a record: who, from which device, when (their clock), which fields.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
@@ -242,6 +253,24 @@ pub struct SyncView {
     /// How many records were held back in all.
     #[ts(type = "number")]
     pub held_total: usize,
+    /// Records the server refused as they are now (a move the user's role may not make, a
+    /// report accepted meanwhile): their words stay on this device until the user keeps them
+    /// (`keep_refused_words`) or edits the record again.
+    pub refused: Vec<SyncRefused>,
+}
+
+/// A record the server refused, as the sync card and the record's screen show it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct SyncRefused {
+    pub record: String,
+    pub kind: String,
+    /// The record's title (empty when this device cannot read it).
+    pub title: String,
+    /// The server's reason code: `forbidden`, `invalid`, `out_of_scope`, ...
+    pub code: String,
+    /// The server's words for it.
+    pub message: String,
 }
 
 /// Held-back records the sync card names one by one.
@@ -268,6 +297,7 @@ impl SyncView {
         pending: u64,
         held: Vec<SyncHeld>,
         held_total: usize,
+        refused: Vec<SyncRefused>,
     ) -> SyncView {
         use zhucun_sync::background::State;
         SyncView {
@@ -295,6 +325,7 @@ impl SyncView {
             last_pulled: s.last.as_ref().map(|l| l.pulled).unwrap_or(0),
             held,
             held_total,
+            refused,
         }
     }
 }

@@ -64,6 +64,7 @@ pub fn run() {
             commands::sync_now,
             commands::sync_status,
             commands::set_server,
+            commands::keep_refused_words,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -240,6 +240,75 @@ describe('the field app', () => {
     assert.match(found, /走访脱贫户王大爷/);
   });
 
+  it('keeps the words of a report edit the server refused, as a note on the accepted report', async () => {
+    const month = new Date().toISOString().slice(0, 7);
+    const before = '本月开展党课两次。';
+    const words = '本月开展党课两次，另组织党员志愿服务一次，帮扶困难户三户。';
+    // The secretary's other device (the CLI) starts this month's report; the app gets it.
+    const report = office.put('report', { month, narrative: before });
+    office.sync();
+    await go('home');
+    await tap(await byTest('sync-now'));
+    await waitSynced();
+    // The other device submits it and the township accepts it, while the app, not synced
+    // since, goes on writing the draft it holds.
+    office.put('report', { id: report, state: 'submitted' });
+    office.sync();
+    const township = cli(server, 'wang-qiang');
+    township.sync();
+    township.put('report', { id: report, state: 'accepted' });
+    township.sync();
+    await go(`report/${month}`);
+    const text = await byTest('report-narrative');
+    await browser.waitUntil(async () => (await text.getValue()) === before, {
+      timeoutMsg: 'the app does not show the draft it synced',
+    });
+    await fill(text, words);
+    await tap(await byTest('report-save'));
+
+    // The save syncs; the server refuses the edit (the report is accepted) and the report
+    // says so, with the words still on the screen.
+    const banner = await byTest('report-refused');
+    await banner.waitForDisplayed({ timeout: 30000, timeoutMsg: 'the report did not show the refusal' });
+    assert.equal(await banner.getAttribute('data-code'), 'forbidden');
+    assert.match(await contentOf(banner), /服务器未接受您对这份月报的修改：您的岗位不能做这项修改，或记录已被乡镇处理/);
+    await browser.waitUntil(async () => (await (await byTest('report-state')).getAttribute('data-state')) === 'accepted', {
+      timeoutMsg: 'the report did not show the township accepted it',
+    });
+    assert.equal(await (await byTest('report-narrative')).getValue(), words, 'the refused words left the screen');
+    township.sync();
+    assert.equal(township.get(report).record.narrative, before, 'the refused words reached the township');
+    // The sync card names the record and offers the same action.
+    await go('home');
+    const item = await byTest('sync-refused-item');
+    await item.waitForDisplayed({ timeout: 20000, timeoutMsg: 'the sync card did not name the refused report' });
+    assert.equal(await item.getAttribute('data-id'), report);
+    assert.equal(await item.getAttribute('data-code'), 'forbidden');
+    assert.match(await contentOf(await byTest('sync-refused')), /1 条记录的修改未被服务器接受/);
+    await shot('09a-sync-refused');
+
+    // One action keeps them: the accepted report as the township left it, the words a note
+    // on it, and that reaches the township at the next sync.
+    await tap(await item.$('a'));
+    await tap(await byTest('report-keep-words'));
+    const note = await byTest('report-addendum');
+    await note.waitForDisplayed({ timeoutMsg: 'the kept words did not show as a note' });
+    assert.match(await contentOf(note), new RegExp(words));
+    assert.equal(await (await byTest('report-narrative')).getValue(), before);
+    assert.equal(await (await byTest('report-refused')).isExisting(), false, 'the refusal still shows');
+    await shot('14a-report-words-kept');
+    await go('home');
+    await tap(await byTest('sync-now'));
+    await waitSynced();
+    assert.equal(await (await byTest('sync-refused')).isExisting(), false, 'the sync card still lists the report');
+    township.sync();
+    const kept = township.get(report).record;
+    assert.equal(kept.state, 'accepted');
+    assert.equal(kept.narrative, before);
+    assert.equal(kept.addenda[0].text, words);
+    assert.equal(kept.addenda[0].by, 'li-ming');
+  });
+
   it('shows every main screen (screenshots)', async () => {
     for (const [screen, name] of [
       ['home', '09-home-synced'],

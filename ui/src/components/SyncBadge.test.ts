@@ -19,6 +19,7 @@ function view(held: SyncView['held'], pending = held.length): SyncView {
     last_pulled: 0,
     held,
     held_total: held.length,
+    refused: [],
   };
 }
 
@@ -63,6 +64,25 @@ describe('the sync card', () => {
     expect(screen.getByTestId('sync-held').textContent).toContain('另有 24 条');
     // Waiting for room on the server: no advice to change the photo.
     expect(screen.getByTestId('sync-held-hint').textContent).not.toContain('较小');
+  });
+
+  it('names each record whose change the server refused, with the reason and a way to keep the words', () => {
+    sync.view = {
+      ...view([], 0),
+      refused: [
+        { record: ID, kind: 'report', title: '2026-11 月报', code: 'forbidden', message: 'first_secretary may not change narrative of a report that is accepted' },
+        { record: ID.replace('6f', '7a'), kind: 'member', title: '张伟', code: 'envelope_changed', message: 'x' },
+      ],
+    };
+    render(SyncBadge, { detailed: true });
+    expect(screen.getByTestId('sync-refused').textContent).toContain('2 条记录的修改未被服务器接受');
+    const [report, member] = screen.getAllByTestId('sync-refused-item');
+    expect(report.textContent).toContain('「2026-11 月报」：您的岗位不能做这项修改，或记录已被乡镇处理');
+    expect(report.querySelector('a')?.getAttribute('href')).toBe('#/report');
+    expect(report.querySelector('[data-testid="keep-words"]')).not.toBeNull();
+    expect(member.textContent).toContain('服务器未接受（envelope_changed）');
+    // Nothing is pending: the refused record waits for the user, not for the next sync.
+    expect(screen.getByTestId('sync-pending').textContent).toContain('全部记录已同步');
   });
 
   it('says nothing of held records when there are none', () => {

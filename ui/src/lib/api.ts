@@ -71,6 +71,8 @@ export const api = {
   syncNow: () => invoke<void>('sync_now'),
   syncStatus: () => invoke<SyncView>('sync_status'),
   setServer: (url: string) => invoke<DeviceInfo>('set_server', { url }),
+  /** Keep the words of an edit the server refused, as notes on the record it holds. */
+  keepRefusedWords: (id: string) => invoke<Saved>('keep_refused_words', { id }),
   /** Called whenever the background sync's state changes; ask `syncStatus` for it. */
   onSync: (f: () => void): Promise<UnlistenFn> => listen<null>('sync', () => f()),
 };

@@ -4,6 +4,8 @@ import type { Activity } from './bindings/Activity';
 import type { Member } from './bindings/Member';
 import type { Project } from './bindings/Project';
 import type { Task } from './bindings/Task';
+import type { TaskStatus } from './bindings/TaskStatus';
+import { taskMayBecome } from './rules';
 import {
   ACTIVITY_KINDS, CATEGORIES, DEMONSTRATION_TYPES, GENDERS, NEEDS_LECTURER, PRIORITY_GROUPS,
   PROJECT_KINDS, PROJECT_STATUSES, STAGES, TASK_STATUSES,
@@ -15,7 +17,14 @@ type Base<K extends string> = { name: K; required?: boolean; show?: (r: Rec) => 
 export type SubField = { name: string; type: 'text' | 'date' | 'check' };
 export type FieldSpec<K extends string = string> =
   | (Base<K> & { type: 'text' | 'textarea' | 'date' | 'number' | 'money' | 'percent' })
-  | (Base<K> & { type: 'select'; group: string; options: readonly string[]; nullable?: boolean })
+  | (Base<K> & {
+      type: 'select';
+      group: string;
+      options: readonly string[];
+      nullable?: boolean;
+      /** Whether a saved record's value may move from `from` to `to` for this role (the model's rule). */
+      moves?: (from: string, to: string, role: string | undefined) => boolean;
+    })
   | (Base<K> & { type: 'multi'; group: string; options: readonly string[] })
   | (Base<K> & { type: 'members' | 'photos' | 'villages' })
   | (Base<K> & { type: 'list'; labels: string; add: string; item: SubField[] });
@@ -88,13 +97,29 @@ export const taskSpec: FieldSpec<keyof Task & string>[] = [
   { name: 'title', type: 'text', required: true, wide: true },
   { name: 'issuer', type: 'text', required: true },
   { name: 'deadline', type: 'date' },
-  { name: 'status', type: 'select', group: 'task_status', options: TASK_STATUSES },
+  {
+    name: 'status', type: 'select', group: 'task_status', options: TASK_STATUSES,
+    moves: (from, to, role) => from === to || taskMayBecome(from as TaskStatus, to as TaskStatus, role),
+  },
   { name: 'assigned_villages', type: 'villages', wide: true },
   { name: 'description', type: 'textarea', wide: true },
   { name: 'notes', type: 'list', labels: 'note', add: 'form.add_note', wide: true, item: [
     { name: 'on', type: 'date' }, { name: 'text', type: 'text' },
   ] },
 ];
+
+/**
+ * The options a select offers: for a saved record, only the values its current one may move
+ * to for this role (a village never sees "closed" on the township's task).
+ */
+export function selectOptions(
+  f: Extract<FieldSpec, { type: 'select' }>,
+  saved: unknown,
+  role: string | undefined,
+): readonly string[] {
+  if (!f.moves || typeof saved !== 'string') return f.options;
+  return f.options.filter((o) => f.moves!(saved, o, role));
+}
 
 export const SPECS: Record<string, FieldSpec[]> = {
   activity: activitySpec,
