@@ -1,4 +1,4 @@
-//! The server's HTTP surface in-process: `zhucun_server::api::router` over a SQLite store in a
+//! The server's HTTP surface in-process: `zhucun_server::http::router` over a SQLite store in a
 //! temporary directory (the demo organisation, one device enrolled once), driven with
 //! `tower::ServiceExt::oneshot`, so every request reaches the real routes, extractors, body
 //! limits, codecs, the sync round and the blob store.
@@ -17,7 +17,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
-use zhucun_server::api::{self, AppState, Limits};
+use zhucun_server::http::{self as api, AppState, Limits};
 
 struct Fixture {
     rt: tokio::runtime::Runtime,
@@ -39,7 +39,7 @@ fn fixture() -> &'static Fixture {
             .unwrap();
         let (router, token) = rt.block_on(async {
             let url = format!("sqlite://{}", dir.path().join("s.db").display());
-            let store = zhucun_server::store::open(&url).await.unwrap();
+            let store = zhucun_server::open_store(&url).await.unwrap();
             store.migrate().await.unwrap();
             let seed = zhucun_server::admin::demo(store.as_ref(), zhucun_server::identity::now())
                 .await

@@ -6,12 +6,20 @@ use serde::Serialize;
 use crate::identity;
 use zhucun_model::{Role, UnitKind};
 
-use crate::store::{NewPerson, Store, StoreError};
+use crate::dashboard::View;
+use crate::office::Office;
+use crate::store::{DeviceInfo, NewPerson, PersonInfo, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("{0}")]
     Invalid(String),
+    #[error("only an administrator may do this")]
+    NotAdmin,
+    #[error("unit `{0}` is outside your scope")]
+    OutOfScope(String),
+    #[error("no such {0} in your scope")]
+    NotInScope(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -226,4 +234,207 @@ pub async fn demo(store: &dyn Store, now: i64) -> Result<DemoSeed, AdminError> {
         }
     }
     Ok(seed)
+}
+
+// --- The dashboard's administration: an administrator acts within their own scope. ---
+
+/// The administrator's view of the organisation; anyone else is refused.
+async fn admin_view(store: &dyn Store, o: &Office) -> Result<View, AdminError> {
+    if !o.is_admin() {
+        return Err(AdminError::NotAdmin);
+    }
+    Ok(View::new(store.units().await?, o.scope.clone()))
+}
+
+/// People whose units lie in the scope of `v`.
+pub async fn people_in_scope(store: &dyn Store, v: &View) -> Result<Vec<PersonInfo>, StoreError> {
+    Ok(store
+        .people()
+        .await?
+        .into_iter()
+        .filter(|p| p.units.iter().any(|u| v.sees_id(u)))
+        .collect())
+}
+
+/// People an administrator may act for (issue codes, revoke devices): every unit they are
+/// attached to lies in the administrator's scope. A person who also covers a unit outside it
+/// is listed but not managed: a code issued for them would enrol a device that sees that unit.
+async fn people_managed(store: &dyn Store, v: &View) -> Result<Vec<PersonInfo>, StoreError> {
+    Ok(store
+        .people()
+        .await?
+        .into_iter()
+        .filter(|p| !p.units.is_empty() && p.units.iter().all(|u| v.sees_id(u)))
+        .collect())
+}
+
+/// The units an administrator sees.
+pub async fn units_for(
+    store: &dyn Store,
+    o: &Office,
+) -> Result<Vec<crate::store::OrgUnit>, AdminError> {
+    let v = admin_view(store, o).await?;
+    Ok(v.units.iter().filter(|u| v.sees(u)).cloned().collect())
+}
+
+/// The people an administrator sees.
+pub async fn people_for(store: &dyn Store, o: &Office) -> Result<Vec<PersonInfo>, AdminError> {
+    let v = admin_view(store, o).await?;
+    Ok(people_in_scope(store, &v).await?)
+}
+
+/// Add a unit under a parent in the administrator's scope.
+pub async fn add_unit_for(
+    store: &dyn Store,
+    o: &Office,
+    id: &str,
+    name: &str,
+    kind: &str,
+    parent: Option<&str>,
+) -> Result<(), AdminError> {
+    let v = admin_view(store, o).await?;
+    match parent.filter(|p| !p.is_empty()) {
+        Some(p) if !v.sees_id(p) => Err(AdminError::OutOfScope(p.to_string())),
+        None => Err(AdminError::Invalid(
+            "a new unit needs a parent in your scope".into(),
+        )),
+        parent => {
+            add_unit(store, id, name, kind, parent).await?;
+            tracing::info!(by = %o.person.id, unit = %id, "unit added");
+            Ok(())
+        }
+    }
+}
+
+/// Add a person attached to units in the administrator's scope.
+pub async fn add_person_for(
+    store: &dyn Store,
+    o: &Office,
+    id: &str,
+    name: &str,
+    role: &str,
+    units: &[String],
+    password: Option<&str>,
+) -> Result<(), AdminError> {
+    let v = admin_view(store, o).await?;
+    if let Some(u) = units.iter().find(|u| !v.sees_id(u)) {
+        return Err(AdminError::OutOfScope(u.clone()));
+    }
+    add_person(
+        store,
+        id,
+        name,
+        role,
+        units,
+        password.filter(|s| !s.is_empty()),
+    )
+    .await?;
+    tracing::info!(by = %o.person.id, person = %id, "person added");
+    Ok(())
+}
+
+/// An enrolment code issued from the dashboard (the code is shown once).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
+pub struct IssuedCode {
+    pub code: String,
+    pub person: String,
+    pub name: String,
+    #[cfg_attr(test, ts(type = "number"))]
+    pub expires_at: i64,
+}
+
+/// Issue an enrolment code for a person the administrator manages.
+pub async fn issue_code_for(
+    store: &dyn Store,
+    o: &Office,
+    person: &str,
+    hours: u32,
+    now: i64,
+) -> Result<IssuedCode, AdminError> {
+    let v = admin_view(store, o).await?;
+    let p = people_managed(store, &v)
+        .await?
+        .into_iter()
+        .find(|p| p.id == person)
+        .ok_or(AdminError::NotInScope("person"))?;
+    let code = issue_code(store, &p.id, hours, now).await?;
+    tracing::info!(by = %o.person.id, person = %p.id, "enrolment code issued");
+    Ok(IssuedCode {
+        code,
+        person: p.id,
+        name: p.name,
+        expires_at: now + i64::from(hours) * 3600,
+    })
+}
+
+/// The QR code of an enrolment: the app's enrolment link with the server and the code, as SVG.
+pub fn enrol_qr(server: &str, code: &str) -> Result<String, AdminError> {
+    let link = format!("zhucun://enrol?server={server}&code={code}");
+    let qr = qrcode::QrCode::new(link.as_bytes())
+        .map_err(|e| AdminError::Store(StoreError::Backend(format!("QR code: {e}"))))?;
+    Ok(qr
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
+}
+
+/// A device as the administrator's list shows it: with its person's name.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
+pub struct DeviceRow {
+    #[serde(flatten)]
+    pub device: DeviceInfo,
+    pub person_name: String,
+}
+
+/// The devices of the people the administrator sees.
+pub async fn devices_for(store: &dyn Store, o: &Office) -> Result<Vec<DeviceRow>, AdminError> {
+    let v = admin_view(store, o).await?;
+    let names: std::collections::HashMap<String, String> = people_in_scope(store, &v)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    Ok(store
+        .devices()
+        .await?
+        .into_iter()
+        .filter_map(|d| {
+            let person_name = names.get(&d.person_id)?.clone();
+            Some(DeviceRow {
+                device: d,
+                person_name,
+            })
+        })
+        .collect())
+}
+
+/// Revoke a device of a person the administrator manages.
+pub async fn revoke_for(
+    store: &dyn Store,
+    o: &Office,
+    device: &str,
+    now: i64,
+) -> Result<(), AdminError> {
+    let v = admin_view(store, o).await?;
+    let people = people_managed(store, &v).await?;
+    let dev = store
+        .devices()
+        .await?
+        .into_iter()
+        .find(|d| d.id == device && people.iter().any(|p| p.id == d.person_id))
+        .ok_or(AdminError::NotInScope("device"))?;
+    store.revoke_device(&dev.id, now).await?;
+    tracing::info!(by = %o.person.id, device = %dev.id, "device revoked");
+    Ok(())
 }

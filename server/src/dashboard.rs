@@ -1,17 +1,18 @@
 //! The office dashboard's answers: the overview (one row per village), a village's page, the
 //! chart series and the supervision matrix, computed from the projection tables and the admin
 //! tables through the store. No document is ever loaded here, and nothing outside the asker's
-//! scope is ever read into an answer. No HTTP in this module (`web.rs` serves it).
+//! scope is ever read into an answer. No HTTP in this module (`http/office.rs` serves it).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use serde::Serialize;
 use zhucun_model::figures::{
-    development, Development, MemberFacts, ProjectFacts, ThreeMeetingsOneLesson,
+    development, ActivityFacts, Development, InspectionFacts, MemberFacts, ProjectFacts,
+    ThreeMeetingsOneLesson, VillageFacts,
 };
 use zhucun_model::kinds::{
-    enum_name, from_enum_name, ActivityKind, ProjectKind, Stage, TaskStatus,
+    enum_name, from_enum_name, ActivityKind, ProjectKind, ReportState, Stage, TaskStatus,
 };
 
 use crate::store::{in_scope, OrgUnit, ProjQuery, Store, StoreError};
@@ -69,7 +70,26 @@ pub struct View {
 /// The kinds of unit that get a row of their own.
 const VILLAGE_KINDS: [&str; 2] = ["village", "community"];
 
+/// What a person with these scope paths sees of the organisation.
+pub async fn view_for(store: &dyn Store, scope: &[String]) -> Result<View, DashError> {
+    Ok(View::new(store.units().await?, scope.to_vec()))
+}
+
 impl View {
+    /// The ids of the villages in scope: what the store's queries are limited to.
+    pub fn village_ids(&self) -> Vec<String> {
+        self.villages().into_iter().map(|v| v.id.clone()).collect()
+    }
+
+    /// The units in scope, in the tree's order.
+    pub fn visible_units(&self) -> Vec<OrgUnit> {
+        self.units
+            .iter()
+            .filter(|u| self.sees(u))
+            .cloned()
+            .collect()
+    }
+
     pub fn new(units: Vec<OrgUnit>, scope: Vec<String>) -> View {
         let by_id = units
             .iter()
@@ -168,20 +188,65 @@ impl View {
     }
 }
 
+/// A village's monthly report as the dashboard shows it: the model's state, or missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
+pub enum ReportStatus {
+    Missing,
+    Draft,
+    Submitted,
+    Returned,
+    Accepted,
+}
+
+impl ReportStatus {
+    /// The status of a report row (its projection's state; none is a draft).
+    pub fn of(state: Option<&str>) -> ReportStatus {
+        match state.and_then(from_enum_name::<ReportState>) {
+            None | Some(ReportState::Draft) => ReportStatus::Draft,
+            Some(ReportState::Submitted) => ReportStatus::Submitted,
+            Some(ReportState::Returned) => ReportStatus::Returned,
+            Some(ReportState::Accepted) => ReportStatus::Accepted,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::Missing => "missing",
+            ReportStatus::Draft => "draft",
+            ReportStatus::Submitted => "submitted",
+            ReportStatus::Returned => "returned",
+            ReportStatus::Accepted => "accepted",
+        }
+    }
+}
+
 /// One village's row in the overview.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct OverviewRow {
     pub id: String,
     pub name: String,
     pub township: Option<String>,
     pub township_name: Option<String>,
+    #[cfg_attr(test, ts(type = "number | null"))]
     pub last_sync: Option<i64>,
+    #[cfg_attr(test, ts(type = "number | null"))]
     pub last_sync_days: Option<i64>,
     pub stale: bool,
     pub activities: BTreeMap<String, u32>,
     pub activities_total: u32,
     pub tmol: ThreeMeetingsOneLesson,
-    pub report: String,
+    pub report: ReportStatus,
     pub developed: u32,
     pub women: u32,
     pub women_percent: u32,
@@ -194,6 +259,11 @@ pub struct OverviewRow {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct Overview {
     pub month: String,
     pub year: i32,
@@ -212,15 +282,15 @@ fn empty_kinds() -> BTreeMap<String, u32> {
         .collect()
 }
 
-/// Members' facts per village (all villages: filtered by the caller).
+/// Members' facts of these villages.
 async fn member_facts(
     store: &dyn Store,
-    village: Option<&str>,
+    villages: Vec<String>,
 ) -> Result<Vec<(crate::store::ProjRow, MemberFacts)>, DashError> {
     let rows = store
         .projections(&ProjQuery {
             kind: "member".into(),
-            village: village.map(str::to_string),
+            villages: Some(villages),
             ..Default::default()
         })
         .await?;
@@ -230,19 +300,19 @@ async fn member_facts(
         .collect())
 }
 
-/// Each village's development target (from its profile record).
-async fn targets(store: &dyn Store) -> Result<HashMap<String, u32>, DashError> {
+/// Each village's development target (from its profile record), for the villages in view.
+async fn targets(store: &dyn Store, view: &View) -> Result<HashMap<String, u32>, DashError> {
     let rows = store
         .projections(&ProjQuery {
             kind: "village".into(),
+            villages: Some(view.village_ids()),
             ..Default::default()
         })
         .await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            let v: serde_json::Value = parse(&r.detail)?;
-            let t = v.get("development_target")?.as_u64()? as u32;
+            let t = parse::<VillageFacts>(&r.detail)?.development_target;
             (t > 0).then_some((r.village, t))
         })
         .collect())
@@ -274,7 +344,7 @@ async fn overdue_tasks(
         return Ok((per, overdue));
     }
     let by_path = view.village_by_path();
-    for (id, path) in store.record_reach("task").await? {
+    for (id, path) in store.record_reach("task", &view.scope).await? {
         if overdue.contains(&id) {
             if let Some(v) = by_path.get(path.as_str()) {
                 *per.entry(v.to_string()).or_default() += 1;
@@ -313,7 +383,12 @@ pub async fn overview(
     let villages = view.villages();
     let q0 = month.quarter_start();
     let counts = store
-        .activity_counts(&day(q0), &day(month.next_first()), true)
+        .activity_counts(
+            &view.village_ids(),
+            &day(q0),
+            &day(month.next_first()),
+            true,
+        )
         .await?;
     let key = month.to_string();
     // village -> (kinds this month, quarter counts of member meetings and lectures)
@@ -335,9 +410,10 @@ pub async fn overview(
             e.2 += n;
         }
     }
-    let reports: HashMap<String, String> = store
+    let reports: HashMap<String, ReportStatus> = store
         .projections(&ProjQuery {
             kind: "report".into(),
+            villages: Some(view.village_ids()),
             from: Some(day(month.first())),
             to: Some(day(month.next_first())),
             ..Default::default()
@@ -345,17 +421,18 @@ pub async fn overview(
         .await?
         .into_iter()
         .filter(|r| r.sub_kind.as_deref() == Some(key.as_str()))
-        .map(|r| (r.village, r.status.unwrap_or_else(|| "draft".into())))
+        .map(|r| (r.village, ReportStatus::of(r.status.as_deref())))
         .collect();
     let mut members: HashMap<String, Vec<MemberFacts>> = HashMap::new();
-    for (r, f) in member_facts(store, None).await? {
+    for (r, f) in member_facts(store, view.village_ids()).await? {
         members.entry(r.village).or_default().push(f);
     }
-    let targets = targets(store).await?;
+    let targets = targets(store, view).await?;
     let mut venues: HashMap<String, (u32, u32)> = HashMap::new();
     for r in store
         .projections(&ProjQuery {
             kind: "project".into(),
+            villages: Some(view.village_ids()),
             ..Default::default()
         })
         .await?
@@ -404,10 +481,7 @@ pub async fn overview(
                 activities_total: kinds.values().sum(),
                 activities: kinds,
                 tmol,
-                report: reports
-                    .get(&v.id)
-                    .cloned()
-                    .unwrap_or_else(|| "missing".into()),
+                report: reports.get(&v.id).copied().unwrap_or(ReportStatus::Missing),
                 developed: dev.developed,
                 women: dev.women,
                 women_percent: dev.women_percent,
@@ -429,6 +503,11 @@ pub async fn overview(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct UnitRef {
     pub id: String,
     pub name: String,
@@ -438,6 +517,11 @@ pub struct UnitRef {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct TimelineItem {
     pub id: String,
     pub date: Option<String>,
@@ -447,6 +531,11 @@ pub struct TimelineItem {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct Roster {
     /// Party members (probationary and full).
     pub total: u32,
@@ -458,6 +547,11 @@ pub struct Roster {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct PipelineItem {
     pub id: String,
     pub name: String,
@@ -466,6 +560,11 @@ pub struct PipelineItem {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct ProjectItem {
     pub id: String,
     pub name: String,
@@ -478,6 +577,11 @@ pub struct ProjectItem {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct TaskItem {
     pub id: String,
     pub title: String,
@@ -487,12 +591,22 @@ pub struct TaskItem {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct ReportItem {
     pub month: String,
-    pub status: String,
+    pub status: ReportStatus,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct InspectionItem {
     pub id: String,
     pub village: String,
@@ -509,6 +623,11 @@ pub struct InspectionItem {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct VillagePage {
     pub village: UnitRef,
     pub month: String,
@@ -581,7 +700,7 @@ pub fn roster(
 }
 
 fn inspection_item(view: &View, r: crate::store::ProjRow) -> InspectionItem {
-    let d: serde_json::Value = parse(&r.detail).unwrap_or_default();
+    let d: InspectionFacts = parse(&r.detail).unwrap_or_default();
     let u = view.unit(&r.village);
     InspectionItem {
         village_name: u.map(|u| u.name.clone()).unwrap_or_default(),
@@ -590,16 +709,12 @@ fn inspection_item(view: &View, r: crate::store::ProjRow) -> InspectionItem {
         village: r.village,
         id: r.id,
         kind: r.sub_kind.unwrap_or_default(),
-        period: d
-            .get("period")
-            .and_then(|p| p.as_str())
-            .unwrap_or_default()
-            .to_string(),
+        period: d.period,
         date: r.date,
         rating: r.status,
-        score: d.get("score").and_then(|x| x.as_f64()).unwrap_or(0.0),
-        max: d.get("max").and_then(|x| x.as_f64()).unwrap_or(0.0),
-        open_findings: d.get("open_findings").and_then(|x| x.as_u64()).unwrap_or(0) as u32,
+        score: f64::from(d.score),
+        max: f64::from(d.max),
+        open_findings: d.open_findings,
     }
 }
 
@@ -626,16 +741,14 @@ pub async fn village_page(
         .await?
         .into_iter()
         .map(|r| TimelineItem {
-            attendees: parse::<serde_json::Value>(&r.detail)
-                .and_then(|d| d.get("attendees").and_then(|a| a.as_u64()))
-                .unwrap_or(0) as u32,
+            attendees: parse::<ActivityFacts>(&r.detail).map_or(0, |d| d.attendees),
             id: r.id,
             date: r.date,
             kind: r.sub_kind,
             title: r.title,
         })
         .collect();
-    let members = member_facts(store, Some(&v.id)).await?;
+    let members = member_facts(store, vec![v.id.clone()]).await?;
     let on = month.next_first().pred_opt().unwrap_or(month.first());
     let (roster, pipeline) = roster(&members, on);
     let projects = store
@@ -658,7 +771,7 @@ pub async fn village_page(
         .collect();
     let (_, overdue) = overdue_tasks(store, view, today).await?;
     let task_ids: HashSet<String> = store
-        .record_reach("task")
+        .record_reach("task", std::slice::from_ref(&v.path))
         .await?
         .into_iter()
         .filter(|(_, p)| p == &v.path)
@@ -682,7 +795,7 @@ pub async fn village_page(
         .collect();
     tasks.sort_by(|a, b| (&a.deadline, &a.title).cmp(&(&b.deadline, &b.title)));
     let months = last_n(month, 12);
-    let states: HashMap<String, String> = store
+    let states: HashMap<String, ReportStatus> = store
         .projections(&ProjQuery {
             from: Some(day(months[0].first())),
             to: Some(day(month.next_first())),
@@ -690,7 +803,7 @@ pub async fn village_page(
         })
         .await?
         .into_iter()
-        .filter_map(|r| Some((r.sub_kind?, r.status.unwrap_or_else(|| "draft".into()))))
+        .filter_map(|r| Some((r.sub_kind?, ReportStatus::of(r.status.as_deref()))))
         .collect();
     let reports = months
         .iter()
@@ -699,8 +812,8 @@ pub async fn village_page(
             month: m.to_string(),
             status: states
                 .get(&m.to_string())
-                .cloned()
-                .unwrap_or_else(|| "missing".into()),
+                .copied()
+                .unwrap_or(ReportStatus::Missing),
         })
         .collect();
     let mut inspections: Vec<InspectionItem> = store
@@ -731,13 +844,24 @@ pub async fn village_page(
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct TownshipSeries {
     pub id: String,
     pub name: String,
+    #[cfg_attr(test, ts(type = "Array<number>"))]
     pub activities: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct DevelopmentPoint {
     pub id: String,
     pub name: String,
@@ -746,6 +870,11 @@ pub struct DevelopmentPoint {
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct ReportTally {
     pub month: String,
     pub missing: u32,
@@ -756,6 +885,11 @@ pub struct ReportTally {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct Charts {
     pub months: Vec<String>,
     pub townships: Vec<TownshipSeries>,
@@ -764,15 +898,25 @@ pub struct Charts {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct MatrixRow {
     pub id: String,
     pub name: String,
     pub township: Option<String>,
     pub township_name: Option<String>,
-    pub states: Vec<String>,
+    pub states: Vec<ReportStatus>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct Supervision {
     pub months: Vec<String>,
     pub villages: Vec<MatrixRow>,
@@ -787,10 +931,11 @@ pub async fn report_matrix(
 ) -> Result<(Vec<String>, Vec<MatrixRow>), DashError> {
     let months: Vec<String> = last_n(month, 12).iter().map(Month::to_string).collect();
     let from = parse_month(&months[0])?.first();
-    let mut states: HashMap<(String, String), String> = HashMap::new();
+    let mut states: HashMap<(String, String), ReportStatus> = HashMap::new();
     for r in store
         .projections(&ProjQuery {
             kind: "report".into(),
+            villages: Some(view.village_ids()),
             from: Some(day(from)),
             to: Some(day(month.next_first())),
             ..Default::default()
@@ -798,7 +943,7 @@ pub async fn report_matrix(
         .await?
     {
         if let Some(m) = r.sub_kind {
-            states.insert((r.village, m), r.status.unwrap_or_else(|| "draft".into()));
+            states.insert((r.village, m), ReportStatus::of(r.status.as_deref()));
         }
     }
     let rows = view
@@ -814,8 +959,8 @@ pub async fn report_matrix(
                 .map(|m| {
                     states
                         .get(&(v.id.clone(), m.clone()))
-                        .cloned()
-                        .unwrap_or_else(|| "missing".into())
+                        .copied()
+                        .unwrap_or(ReportStatus::Missing)
                 })
                 .collect(),
         })
@@ -828,6 +973,7 @@ pub async fn inspections(store: &dyn Store, view: &View) -> Result<Vec<Inspectio
     let mut v: Vec<InspectionItem> = store
         .projections(&ProjQuery {
             kind: "inspection".into(),
+            villages: Some(view.village_ids()),
             ..Default::default()
         })
         .await?
@@ -898,7 +1044,12 @@ pub async fn charts(
         .filter_map(|v| Some((v.id.clone(), view.township_of(v)?.path.clone())))
         .collect();
     for c in store
-        .activity_counts(&day(span[0].first()), &day(month.next_first()), false)
+        .activity_counts(
+            &view.village_ids(),
+            &day(span[0].first()),
+            &day(month.next_first()),
+            false,
+        )
         .await?
     {
         let (Some(t), Some(&i)) = (town_of.get(&c.village), index.get(c.month.as_str())) else {
@@ -929,12 +1080,12 @@ pub async fn charts(
                 ..Default::default()
             };
             for row in &matrix {
-                match row.states.get(i).map(String::as_str) {
-                    Some("draft") => t.draft += 1,
-                    Some("submitted") => t.submitted += 1,
-                    Some("returned") => t.returned += 1,
-                    Some("accepted") => t.accepted += 1,
-                    _ => t.missing += 1,
+                match row.states.get(i) {
+                    Some(ReportStatus::Draft) => t.draft += 1,
+                    Some(ReportStatus::Submitted) => t.submitted += 1,
+                    Some(ReportStatus::Returned) => t.returned += 1,
+                    Some(ReportStatus::Accepted) => t.accepted += 1,
+                    Some(ReportStatus::Missing) | None => t.missing += 1,
                 }
             }
             t

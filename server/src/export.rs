@@ -7,8 +7,14 @@ use std::collections::HashMap;
 use rust_xlsxwriter::{Format, Workbook};
 use zhucun_model::kinds::{enum_name, ActivityKind};
 
-use crate::dashboard::{InspectionItem, MatrixRow, Overview, PipelineItem, Roster, TimelineItem};
-use crate::store::{DeviceInfo, PersonInfo};
+use chrono::NaiveDate;
+
+use crate::dashboard::{
+    self, DashError, InspectionItem, MatrixRow, Month, Overview, PipelineItem, Roster,
+    TimelineItem, View,
+};
+use crate::office::Office;
+use crate::store::{DeviceInfo, PersonInfo, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -16,6 +22,130 @@ pub enum ExportError {
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error("csv: {0}")]
     Csv(String),
+    #[error("export: {0}")]
+    Task(String),
+    #[error(
+        "no such table (overview, reports, inspections, activities, members, devices, people)"
+    )]
+    NoTable,
+    #[error("{0}")]
+    BadRequest(&'static str),
+    #[error("only an administrator may do this")]
+    NotAdmin,
+    #[error(transparent)]
+    Dash(#[from] DashError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a dashboard export asks for: `TABLE.xlsx` or `TABLE.csv`, of a month, of one village
+/// (activities, members) or one township of the asker's scope.
+pub struct FileQuery<'a> {
+    pub file: &'a str,
+    pub month: Month,
+    pub village: Option<&'a str>,
+    pub township: Option<&'a str>,
+    pub lang: Lang,
+    pub today: NaiveDate,
+    pub now: i64,
+}
+
+/// An export file, ready to send.
+pub struct ExportFile {
+    pub bytes: Vec<u8>,
+    pub mime: &'static str,
+    /// Holds only ids (checked in scope), a table name and a month.
+    pub name: String,
+}
+
+/// Build the file an office person asks for, from the same answers the dashboard shows,
+/// within their scope (and the township filter, intersected with it).
+pub async fn file(
+    store: &dyn Store,
+    o: &Office,
+    q: &FileQuery<'_>,
+) -> Result<ExportFile, ExportError> {
+    const ASK: &str = "ask for TABLE.xlsx or TABLE.csv";
+    let (table, ext) = q
+        .file
+        .rsplit_once('.')
+        .ok_or(ExportError::BadRequest(ASK))?;
+    let t = table_of(store, o, table, q).await?;
+    if ext != "xlsx" && ext != "csv" {
+        return Err(ExportError::BadRequest(ASK));
+    }
+    let lang = q.lang;
+    let (bytes, mime) = if ext == "xlsx" {
+        let bytes = tokio::task::spawn_blocking(move || t.xlsx(lang))
+            .await
+            .map_err(|e| ExportError::Task(e.to_string()))??;
+        (
+            bytes,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    } else {
+        (t.csv(lang)?, "text/csv; charset=utf-8")
+    };
+    let month = q.month.to_string();
+    let name = match (q.village, q.township) {
+        (Some(v), _) if table == "activities" || table == "members" => {
+            format!("zhucun-{table}-{v}-{month}.{ext}")
+        }
+        (_, Some(t)) => format!("zhucun-{table}-{t}-{month}.{ext}"),
+        _ => format!("zhucun-{table}-{month}.{ext}"),
+    };
+    Ok(ExportFile { bytes, mime, name })
+}
+
+async fn table_of(
+    store: &dyn Store,
+    o: &Office,
+    table: &str,
+    q: &FileQuery<'_>,
+) -> Result<Table, ExportError> {
+    let v = View::new(store.units().await?, o.scope.clone());
+    let v = match q.township {
+        Some(t) => v.within_township(t)?,
+        None => v,
+    };
+    let (lang, month) = (q.lang, q.month);
+    Ok(match table {
+        "overview" => overview(
+            &dashboard::overview(store, &v, month, q.today, q.now).await?,
+            lang,
+        ),
+        "reports" => {
+            let (months, rows) = dashboard::report_matrix(store, &v, month).await?;
+            report_matrix(&months, &rows, lang)
+        }
+        "inspections" => inspections(&dashboard::inspections(store, &v).await?, lang),
+        "activities" | "members" => {
+            let id = q
+                .village
+                .ok_or(ExportError::BadRequest("this table needs ?village="))?;
+            let page = dashboard::village_page(store, &v, id, month, q.today, q.now).await?;
+            if table == "activities" {
+                activities(&page.timeline, lang)
+            } else {
+                members(&page.roster, &page.pipeline, lang)
+            }
+        }
+        "devices" | "people" if !o.is_admin() => return Err(ExportError::NotAdmin),
+        "devices" => {
+            let people = crate::admin::people_in_scope(store, &v).await?;
+            let names: HashMap<String, String> =
+                people.into_iter().map(|p| (p.id, p.name)).collect();
+            let listed: Vec<_> = store
+                .devices()
+                .await?
+                .into_iter()
+                .filter(|d| names.contains_key(&d.person_id))
+                .collect();
+            devices(&listed, &names, lang)
+        }
+        "people" => people(&crate::admin::people_in_scope(store, &v).await?, lang),
+        _ => return Err(ExportError::NoTable),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -234,7 +364,7 @@ pub fn overview(o: &Overview, lang: Lang) -> Table {
                 r.tmol.branch_member_meetings_quarter.into(),
                 r.tmol.party_lectures_quarter.into(),
                 yes_no(r.tmol.complete, lang),
-                label(&r.report, lang).into(),
+                label(r.report.as_str(), lang).into(),
                 r.developed.into(),
                 r.target.into(),
                 r.women.into(),
@@ -289,7 +419,7 @@ pub fn report_matrix(months: &[String], rows: &[MatrixRow], lang: Lang) -> Table
             .iter()
             .map(|r| {
                 let mut v: Vec<Cell> = vec![r.township_name.clone().into(), r.name.clone().into()];
-                v.extend(r.states.iter().map(|s| Cell::from(label(s, lang))));
+                v.extend(r.states.iter().map(|s| Cell::from(label(s.as_str(), lang))));
                 v
             })
             .collect(),

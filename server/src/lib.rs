@@ -1,22 +1,42 @@
 //! zhucun-server: the township's sync server. Devices push the records they changed and pull
-//! what changed in their scope, one round trip per sync; the office dashboard (`web.rs`,
-//! `dashboard.rs`) reads the projection rows written with every change. Storage is a trait with an embedded SQLite
-//! backend and a PostgreSQL one for several server processes.
+//! what changed in their scope, one round trip per sync; the office dashboard reads the
+//! projection rows written with every change.
 //!
-//! Handlers stay thin (`api.rs`); record logic is `sync.rs`; storage is `store.rs` and its
-//! backends. The server never edits a record except through the same CRDT path as a device.
+//! Three layers, each importing only the ones below it (ARCHITECTURE.md draws the map):
+//! - `http`: the state, the route table with its middleware, handlers that only extract, call
+//!   and map, and the one mapping of every error to a status and `{code, message}` body;
+//! - the policies, which know no HTTP: `sync` (records: applying changes, validation, scope,
+//!   the model's rules), `devices` (enrolment, tokens), `office` (logins, sessions),
+//!   `dashboard` and `export` (the answers and files), `admin` (the organisation), `blobs`
+//!   (attachments), `identity` (tokens, codes, passwords), `metrics` (counters);
+//! - `store`: the storage trait and its types, with one backend per database; chosen once, by
+//!   the URL's scheme, in [`open_store`].
+//!
+//! The server never edits a record except through the same CRDT path as a device.
 
 pub mod admin;
-pub mod api;
 pub mod blobs;
 pub mod dashboard;
+pub mod devices;
 pub mod export;
+pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod office;
-pub mod postgres;
-pub mod ratelimit;
-pub mod sqlite;
 pub mod store;
 pub mod sync;
-pub mod web;
+
+use std::sync::Arc;
+
+use store::{Store, StoreError, StoreResult};
+
+/// Open the store a URL names: `sqlite://PATH` or `postgres://...` (`postgresql://...`).
+pub async fn open_store(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(store::sqlite::SqliteStore::open(path)?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(store::postgres::PgStore::open(url).await?))
+    } else {
+        Err(StoreError::BadUrl(url.to_string()))
+    }
+}

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
-use zhucun_server::{admin, api, store};
+use zhucun_server::{admin, http as api, store};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_DB: &str = "sqlite://zhucun-server.db";
@@ -172,7 +172,7 @@ fn file_settings(path: &Option<PathBuf>) -> Result<FileSettings> {
 use zhucun_server::identity::now;
 
 async fn open_store(url: &str) -> Result<std::sync::Arc<dyn store::Store>> {
-    let s = store::open(url).await?;
+    let s = zhucun_server::open_store(url).await?;
     s.migrate().await?;
     Ok(s)
 }
@@ -248,11 +248,11 @@ async fn run(cli: Cli) -> Result<()> {
                     "no built dashboard (ui/dist-dashboard/index.html): serving the API only"
                 ),
             }
-            let web = zhucun_server::web::WebConfig {
+            let web = zhucun_server::http::WebConfig {
                 dashboard_dir,
                 secure_cookies: secure_cookies || file.secure_cookies.unwrap_or(false),
             };
-            let mut rate = zhucun_server::ratelimit::RateLimits::default();
+            let mut rate = zhucun_server::http::ratelimit::RateLimits::default();
             if let Some(n) = max_auth_failures.or(file.max_auth_failures) {
                 rate.max_failures = n;
             }

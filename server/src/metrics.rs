@@ -149,7 +149,7 @@ impl Metrics {
         );
         // Every reject code and sync route shows (at 0) before its first event, so rates and
         // alerts work from the start.
-        for route in [crate::api::SYNC, crate::api::SYNC_DOC] {
+        for route in [zhucun_protocol::SYNC_PATH, zhucun_protocol::DOC_SYNC_PATH] {
             let labels = RouteLabels {
                 route: route.to_string(),
             };

@@ -1,6 +1,6 @@
 //! Office logins for the dashboard: password check with Argon2id, failed attempts that slow
 //! down and then lock, sessions kept as hashes of random tokens, the CSRF token of a session,
-//! and who may see what. No HTTP here (`web.rs` carries the cookie and the headers).
+//! and who may see what. No HTTP here (`http/office.rs` carries the cookie and the headers).
 
 use std::time::Duration;
 
@@ -74,12 +74,22 @@ impl Office {
 
 /// What the browser learns about who is logged in.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct SessionInfo {
     pub user: UserInfo,
     pub csrf: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct UserInfo {
     pub id: String,
     pub name: String,

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use tower::ServiceExt;
 use zhucun_protocol::{SyncRequest, VERSION};
-use zhucun_server::api::{self, AppState, Limits};
+use zhucun_server::http::{self as api, AppState, Limits};
 
 struct Server {
     router: axum::Router,
@@ -18,7 +18,7 @@ struct Server {
 async fn server(limits: Limits) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("s.db").display());
-    let store = zhucun_server::store::open(&url).await.unwrap();
+    let store = zhucun_server::open_store(&url).await.unwrap();
     store.migrate().await.unwrap();
     let seed = zhucun_server::admin::demo(store.as_ref(), zhucun_server::identity::now())
         .await

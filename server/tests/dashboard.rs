@@ -11,7 +11,7 @@ use zhucun_model::automerge::ActorId;
 use zhucun_model::{AnyRecord, Author, Header, Kind, RecordDoc};
 use zhucun_protocol::{EnrollRequest, EnrollResponse, PushRecord, SyncRequest, SyncResponse};
 use zhucun_server::admin::{self, DemoSeed, DEMO_PASSWORD};
-use zhucun_server::api::{self, AppState, Limits};
+use zhucun_server::http::{self as api, AppState, Limits};
 use zhucun_server::store::Store;
 
 const PG_HOST_URL: &str = "postgres://postgres@127.0.0.1:5432";
@@ -34,7 +34,7 @@ impl Drop for Server {
 }
 
 async fn start(url: &str) -> Server {
-    let store = zhucun_server::store::open(url).await.unwrap();
+    let store = zhucun_server::open_store(url).await.unwrap();
     store.migrate().await.unwrap();
     let seed = admin::demo(store.as_ref(), now()).await.unwrap();
     let state = AppState::new(store.clone(), Limits::default());

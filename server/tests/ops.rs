@@ -9,7 +9,7 @@ use zhucun_protocol::{
     EnrollRequest, EnrollResponse, PushRecord, RejectCode, SyncRequest, SyncResponse,
 };
 use zhucun_server::admin::{self, DemoSeed};
-use zhucun_server::api::{self, AppState, Limits};
+use zhucun_server::http::{self as api, AppState, Limits};
 
 /// The server clock of the demo seed (seconds); codes stay valid 30 days from now.
 fn now() -> i64 {
@@ -35,7 +35,7 @@ impl Drop for Server {
 async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("s.db").display());
-    let store = zhucun_server::store::open(&url).await.unwrap();
+    let store = zhucun_server::open_store(&url).await.unwrap();
     store.migrate().await.unwrap();
     let seed = admin::demo(store.as_ref(), now()).await.unwrap();
     let state = AppState::new(store, Limits::default());
@@ -602,13 +602,13 @@ async fn openapi_documents_every_route() {
 async fn metrics_answer_only_the_machine_itself() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("s.db").display());
-    let store = zhucun_server::store::open(&url).await.unwrap();
+    let store = zhucun_server::open_store(&url).await.unwrap();
     store.migrate().await.unwrap();
     let state = AppState::with_rate_limits(
         store,
         Limits::default(),
         None,
-        zhucun_server::ratelimit::RateLimits {
+        zhucun_server::http::ratelimit::RateLimits {
             trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
             ..Default::default()
         },

@@ -9,9 +9,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use zhucun_server::open_store as open;
 use zhucun_server::store::{
-    open, DeviceInfo, LogEntry, NewDevice, NewPerson, OrgUnit, Person, ProjectionRow, RecordWrite,
-    Store, StoreError,
+    DeviceInfo, LogEntry, NewDevice, NewPerson, OrgUnit, Person, ProjectionRow, RecordWrite, Store,
+    StoreError,
 };
 
 /// The server clock of the test (seconds).

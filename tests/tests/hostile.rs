@@ -311,7 +311,7 @@ fn every_endpoint_refuses_what_is_out_of_scope() {
             ("POST", "/v1/enroll"),
             ("POST", "/api/login"),
         ];
-        let routes: BTreeSet<(String, String)> = zhucun_server::api::routes()
+        let routes: BTreeSet<(String, String)> = zhucun_server::http::routes()
             .into_iter()
             .map(|(m, p)| (m.to_string(), p.to_string()))
             .collect();

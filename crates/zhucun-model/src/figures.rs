@@ -62,6 +62,44 @@ pub struct ProjectFacts {
     pub due_on: Option<NaiveDate>,
 }
 
+/// What the dashboard needs of a village's profile.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VillageFacts {
+    /// Members to develop this year (0: the default minimum applies).
+    pub development_target: u32,
+    pub collective_income: Money,
+}
+
+/// What the dashboard needs of an inspection: its period, total score and open findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InspectionFacts {
+    pub period: String,
+    pub score: u32,
+    pub max: u32,
+    pub findings: u32,
+    pub open_findings: u32,
+}
+
+/// What lists need of a task besides its title, deadline and status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskFacts {
+    /// `YYYY-MM-DD`, or empty when the task has no deadline.
+    pub deadline: String,
+    pub issuer: String,
+    pub notes: u32,
+}
+
+/// What lists need of a monthly report besides its state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportFacts {
+    /// `YYYY-MM`.
+    pub month: String,
+}
+
 /// The least number of members a village should develop in a year.
 pub const DEVELOPMENT_MINIMUM: u32 = 3;
 

@@ -18,6 +18,12 @@ pub const VERSION: u32 = 1;
 /// Content type of sync bodies (before compression).
 pub const CONTENT_TYPE: &str = "application/vnd.zhucun.sync+cbor";
 
+/// Where a device sends a sync round ([`SyncRequest`] → [`SyncResponse`]).
+pub const SYNC_PATH: &str = "/v1/sync";
+
+/// Where a device sends a one-record sync ([`DocSyncRequest`] → [`DocSyncResponse`]).
+pub const DOC_SYNC_PATH: &str = "/v1/sync/doc";
+
 /// The default largest compressed body the server accepts.
 pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 

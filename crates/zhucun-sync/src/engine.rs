@@ -400,8 +400,15 @@ pub async fn sync(
                 .collect(),
             page_bytes: opts.page_bytes,
         };
-        let resp: SyncResponse =
-            exchange(transport, "/v1/sync", &token, &req, opts, &mut stats).await?;
+        let resp: SyncResponse = exchange(
+            transport,
+            zhucun_protocol::SYNC_PATH,
+            &token,
+            &req,
+            opts,
+            &mut stats,
+        )
+        .await?;
         stats.pushed += dirty.len();
         stats.acked += resp.acks.len();
         stats.rejected += resp.rejects.len();
@@ -561,8 +568,15 @@ async fn doc_sync_rounds(
             message: message.clone().map(serde_bytes::ByteBuf::from),
             server_state: server_state.clone(),
         };
-        let resp: DocSyncResponse =
-            exchange(transport, "/v1/sync/doc", token, &req, opts, stats).await?;
+        let resp: DocSyncResponse = exchange(
+            transport,
+            zhucun_protocol::DOC_SYNC_PATH,
+            token,
+            &req,
+            opts,
+            stats,
+        )
+        .await?;
         if let Some(r) = resp.reject {
             return Ok(DocSync::Refused(r));
         }

@@ -291,7 +291,7 @@ async fn main() -> Result<()> {
     }
     let url = format!("sqlite://{}", path.display());
     {
-        let store = zhucun_server::store::open(&url).await?;
+        let store = zhucun_server::open_store(&url).await?;
         store.migrate().await?;
     }
     let t = Instant::now();
@@ -307,7 +307,7 @@ async fn main() -> Result<()> {
         c.execute_batch("COMMIT; ANALYZE")?;
     }
     eprintln!("sqlite filled in {:.1} s", t.elapsed().as_secs_f64());
-    let store = zhucun_server::store::open(&url).await?;
+    let store = zhucun_server::open_store(&url).await?;
     measure("SQLite", store.as_ref(), &mut out).await?;
     drop(store);
 
@@ -325,7 +325,7 @@ async fn main() -> Result<()> {
         let url = format!("{host}/{db}");
         let res = async {
             {
-                let store = zhucun_server::store::open(&url).await?;
+                let store = zhucun_server::open_store(&url).await?;
                 store.migrate().await?;
             }
             let t = Instant::now();
@@ -338,7 +338,7 @@ async fn main() -> Result<()> {
             c.batch_execute("COMMIT").await?;
             c.batch_execute("VACUUM ANALYZE").await?;
             eprintln!("postgres filled in {:.1} s", t.elapsed().as_secs_f64());
-            let store = zhucun_server::store::open(&url).await?;
+            let store = zhucun_server::open_store(&url).await?;
             measure("PostgreSQL", store.as_ref(), &mut out).await
         }
         .await;

@@ -1,24 +1,24 @@
-//! The office dashboard over HTTP: thin axum handlers over `office.rs` (logins, sessions,
-//! CSRF), `dashboard.rs` (the answers), `export.rs` (files) and `admin.rs`, plus the built
-//! dashboard's static files at `/`. Every `/api/` handler but login takes an [`OfficeUser`],
-//! which checks the session cookie and, on every state change, the CSRF header.
+//! The office dashboard over HTTP: thin handlers over `office.rs` (logins, sessions, CSRF),
+//! `dashboard.rs` (the answers), `export.rs` (files) and `admin.rs`. Every `/api/` handler but
+//! login takes an [`OfficeUser`], which checks the session cookie and, on every state change,
+//! the CSRF header.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::admin::{self, AdminError};
-use crate::api::{endpoint, ApiError, AppState, Endpoint};
-use crate::dashboard::{self, DashError, Month, View};
-use crate::export::{self, Lang, Table};
+use super::ratelimit::ClientIp;
+use super::{ApiError, AppState, JsonBody, QueryParams};
+use crate::admin;
+use crate::dashboard::{self, Month, View};
+use crate::export::{self, Lang};
 use crate::identity::now;
 use crate::office::{self, Office, OfficeError, SessionInfo};
 
@@ -34,51 +34,6 @@ pub struct WebConfig {
     pub dashboard_dir: Option<PathBuf>,
     /// Mark the cookie `Secure` on every response, not only when the request came over HTTPS.
     pub secure_cookies: bool,
-}
-
-impl From<OfficeError> for ApiError {
-    fn from(e: OfficeError) -> Self {
-        let (status, code) = match &e {
-            OfficeError::BadLogin => (StatusCode::UNAUTHORIZED, "bad_login"),
-            OfficeError::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, "locked"),
-            OfficeError::NoSession => (StatusCode::UNAUTHORIZED, "no_session"),
-            OfficeError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-            OfficeError::Csrf => (StatusCode::FORBIDDEN, "csrf"),
-            OfficeError::Store(s) => {
-                return ApiError::from(crate::store::StoreError::Backend(s.to_string()))
-            }
-        };
-        ApiError::new(status, code, e.to_string())
-    }
-}
-
-impl From<DashError> for ApiError {
-    fn from(e: DashError) -> Self {
-        match e {
-            DashError::BadMonth(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
-            }
-            DashError::NoUnit(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
-            }
-            DashError::OutOfScope(_) => {
-                ApiError::new(StatusCode::FORBIDDEN, "out_of_scope", e.to_string())
-            }
-            DashError::NotTownship(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
-            }
-            DashError::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<AdminError> for ApiError {
-    fn from(e: AdminError) -> Self {
-        match e {
-            AdminError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
-            AdminError::Store(s) => s.into(),
-        }
-    }
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
@@ -130,40 +85,25 @@ fn set_cookie(value: &str, max_age: i64, secure: bool) -> (header::HeaderName, S
 }
 
 #[derive(Deserialize)]
-struct LoginBody {
+pub struct LoginBody {
     user: String,
     password: String,
 }
 
-async fn login(
+pub async fn login(
     State(state): State<Arc<AppState>>,
-    ip: crate::ratelimit::ClientIp,
+    ip: ClientIp,
     headers: HeaderMap,
-    Json(body): Json<LoginBody>,
+    JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response, ApiError> {
     // Failed logins count towards the same per-address limit as device tokens and codes: one
     // address cannot try a password across many users, nor lock them all out.
-    ApiError::check_limit(&state, ip)?;
+    state.check_limit(ip)?;
     let res = office::login(state.store.as_ref(), &body.user, &body.password, now()).await;
     if matches!(res, Err(OfficeError::BadLogin)) {
         state.limiter.failed(ip.0);
     }
-    let (token, o) = match res {
-        Ok(x) => x,
-        Err(OfficeError::Locked { wait_secs }) => {
-            return Ok((
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, wait_secs.to_string())],
-                Json(serde_json::json!({
-                    "code": "locked",
-                    "message": OfficeError::Locked { wait_secs }.to_string(),
-                    "wait_secs": wait_secs,
-                })),
-            )
-                .into_response())
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let (token, o) = res?;
     tracing::info!(person = %o.person.id, "office login");
     Ok((
         [set_cookie(
@@ -176,7 +116,7 @@ async fn login(
         .into_response())
 }
 
-async fn logout(
+pub async fn logout(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     OfficeUser(o): OfficeUser,
@@ -189,21 +129,19 @@ async fn logout(
         .into_response())
 }
 
-async fn session(OfficeUser(o): OfficeUser) -> Json<SessionInfo> {
+pub async fn session(OfficeUser(o): OfficeUser) -> Json<SessionInfo> {
     Json(SessionInfo::from(&o))
 }
 
 async fn view(state: &AppState, o: &Office) -> Result<View, ApiError> {
-    Ok(View::new(state.store.units().await?, o.scope.clone()))
+    Ok(dashboard::view_for(state.store.as_ref(), &o.scope).await?)
 }
 
-async fn units(
+pub async fn units(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
 ) -> Result<Response, ApiError> {
-    let v = view(&state, &o).await?;
-    let units: Vec<_> = v.units.iter().filter(|u| v.sees(u)).collect();
-    Ok(Json(units).into_response())
+    Ok(Json(view(&state, &o).await?.visible_units()).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -255,10 +193,10 @@ fn timed<T: serde::Serialize>(started: Instant, what: &str, body: &T) -> Respons
         .into_response()
 }
 
-async fn overview(
+pub async fn overview(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
-    Query(p): Query<Params>,
+    QueryParams(p): QueryParams<Params>,
 ) -> Result<Response, ApiError> {
     let t = Instant::now();
     let v = view(&state, &o).await?;
@@ -266,11 +204,11 @@ async fn overview(
     Ok(timed(t, "overview", &ov))
 }
 
-async fn village(
+pub async fn village(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
     Path(id): Path<String>,
-    Query(p): Query<Params>,
+    QueryParams(p): QueryParams<Params>,
 ) -> Result<Response, ApiError> {
     let t = Instant::now();
     let v = view(&state, &o).await?;
@@ -279,10 +217,10 @@ async fn village(
     Ok(timed(t, "village", &page))
 }
 
-async fn charts(
+pub async fn charts(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
-    Query(p): Query<Params>,
+    QueryParams(p): QueryParams<Params>,
 ) -> Result<Response, ApiError> {
     let t = Instant::now();
     let v = view(&state, &o).await?;
@@ -290,10 +228,10 @@ async fn charts(
     Ok(timed(t, "charts", &c))
 }
 
-async fn supervision(
+pub async fn supervision(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
-    Query(p): Query<Params>,
+    QueryParams(p): QueryParams<Params>,
 ) -> Result<Response, ApiError> {
     let t = Instant::now();
     let v = view(&state, &o).await?;
@@ -301,203 +239,77 @@ async fn supervision(
     Ok(timed(t, "supervision", &s))
 }
 
-fn bad(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-}
-
-/// People whose units lie in the asker's scope, by id → name.
-async fn people_in_scope(
-    state: &AppState,
-    v: &View,
-) -> Result<Vec<crate::store::PersonInfo>, ApiError> {
-    Ok(state
-        .store
-        .people()
-        .await?
-        .into_iter()
-        .filter(|p| p.units.iter().any(|u| v.sees_id(u)))
-        .collect())
-}
-
-/// People an administrator may act for (issue codes, revoke devices): every unit they are
-/// attached to lies in the administrator's scope. A person who also covers a unit outside it
-/// is listed but not managed: a code issued for them would enrol a device that sees that unit.
-async fn people_managed(
-    state: &AppState,
-    v: &View,
-) -> Result<Vec<crate::store::PersonInfo>, ApiError> {
-    Ok(state
-        .store
-        .people()
-        .await?
-        .into_iter()
-        .filter(|p| !p.units.is_empty() && p.units.iter().all(|u| v.sees_id(u)))
-        .collect())
-}
-
-async fn build_table(
-    state: &AppState,
-    o: &Office,
-    table: &str,
-    p: &Params,
-) -> Result<Table, ApiError> {
-    let store = state.store.as_ref();
-    let v = view(state, o).await?;
-    // The same township filter the overview applies, intersected with the asker's scope.
-    let v = match p.township() {
-        Some(t) => v.within_township(t)?,
-        None => v,
-    };
-    let lang = p.lang();
-    let month = p.month()?;
-    Ok(match table {
-        "overview" => export::overview(
-            &dashboard::overview(store, &v, month, today(), now()).await?,
-            lang,
-        ),
-        "reports" => {
-            let (months, rows) = dashboard::report_matrix(store, &v, month).await?;
-            export::report_matrix(&months, &rows, lang)
-        }
-        "inspections" => export::inspections(&dashboard::inspections(store, &v).await?, lang),
-        "activities" | "members" => {
-            let id = p
-                .village
-                .as_deref()
-                .ok_or_else(|| bad("this table needs ?village="))?;
-            let page = dashboard::village_page(store, &v, id, month, today(), now()).await?;
-            if table == "activities" {
-                export::activities(&page.timeline, lang)
-            } else {
-                export::members(&page.roster, &page.pipeline, lang)
-            }
-        }
-        "devices" => {
-            o.require_admin()?;
-            let people = people_in_scope(state, &v).await?;
-            let names: HashMap<String, String> = people
-                .iter()
-                .map(|p| (p.id.clone(), p.name.clone()))
-                .collect();
-            let devices: Vec<_> = store
-                .devices()
-                .await?
-                .into_iter()
-                .filter(|d| names.contains_key(&d.person_id))
-                .collect();
-            export::devices(&devices, &names, lang)
-        }
-        "people" => {
-            o.require_admin()?;
-            export::people(&people_in_scope(state, &v).await?, lang)
-        }
-        _ => return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such table (overview, reports, inspections, activities, members, devices, people)",
-        )),
-    })
-}
-
-async fn export_file(
+pub async fn export_file(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
     Path(file): Path<String>,
-    Query(p): Query<Params>,
+    QueryParams(p): QueryParams<Params>,
 ) -> Result<Response, ApiError> {
-    let (table, ext) = file
-        .rsplit_once('.')
-        .ok_or_else(|| bad("ask for TABLE.xlsx or TABLE.csv"))?;
-    let t = build_table(&state, &o, table, &p).await?;
-    let lang = p.lang();
-    let (bytes, mime) = match ext {
-        "xlsx" => (
-            tokio::task::spawn_blocking(move || t.xlsx(lang))
-                .await
-                .map_err(|e| {
-                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-                })?
-                .map_err(|e| {
-                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-                })?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
-        "csv" => (
-            t.csv(lang).map_err(|e| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            })?,
-            "text/csv; charset=utf-8",
-        ),
-        _ => return Err(bad("ask for TABLE.xlsx or TABLE.csv")),
+    let q = export::FileQuery {
+        file: &file,
+        month: p.month()?,
+        village: p.village.as_deref(),
+        township: p.township(),
+        lang: p.lang(),
+        today: today(),
+        now: now(),
     };
-    let month = p.month()?.to_string();
-    let name = match (&p.village, p.township()) {
-        (Some(v), _) if table == "activities" || table == "members" => {
-            format!("zhucun-{table}-{v}-{month}.{ext}")
-        }
-        (_, Some(t)) => format!("zhucun-{table}-{t}-{month}.{ext}"),
-        _ => format!("zhucun-{table}-{month}.{ext}"),
-    };
-    // The name holds only ids (checked in scope above), table names and a month.
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+    let f = export::file(state.store.as_ref(), &o, &q).await?;
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", f.name))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
+            (header::CONTENT_TYPE, HeaderValue::from_static(f.mime)),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        bytes,
+        f.bytes,
     )
         .into_response())
 }
 
 // --- Administration ---
 
-async fn admin_units(
+pub async fn admin_units(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
 ) -> Result<Response, ApiError> {
-    o.require_admin()?;
-    units(State(state), OfficeUser(o)).await
+    Ok(Json(admin::units_for(state.store.as_ref(), &o).await?).into_response())
 }
 
 #[derive(Deserialize)]
-struct NewUnit {
+pub struct NewUnit {
     id: String,
     name: String,
     kind: String,
     parent: Option<String>,
 }
 
-async fn admin_add_unit(
+pub async fn admin_add_unit(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
-    Json(u): Json<NewUnit>,
+    JsonBody(u): JsonBody<NewUnit>,
 ) -> Result<Response, ApiError> {
-    o.require_admin()?;
-    let v = view(&state, &o).await?;
-    let parent = u.parent.as_deref().filter(|p| !p.is_empty());
-    match parent {
-        Some(p) if !v.sees_id(p) => return Err(DashError::OutOfScope(p.to_string()).into()),
-        None => return Err(bad("a new unit needs a parent in your scope")),
-        _ => {}
-    }
-    admin::add_unit(state.store.as_ref(), &u.id, &u.name, &u.kind, parent).await?;
-    tracing::info!(by = %o.person.id, unit = %u.id, "unit added");
+    admin::add_unit_for(
+        state.store.as_ref(),
+        &o,
+        &u.id,
+        &u.name,
+        &u.kind,
+        u.parent.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": u.id }))).into_response())
 }
 
-async fn admin_people(
+pub async fn admin_people(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
 ) -> Result<Response, ApiError> {
-    o.require_admin()?;
-    let v = view(&state, &o).await?;
-    Ok(Json(people_in_scope(&state, &v).await?).into_response())
+    Ok(Json(admin::people_for(state.store.as_ref(), &o).await?).into_response())
 }
 
 #[derive(Deserialize)]
-struct NewPersonBody {
+pub struct NewPersonBody {
     id: String,
     name: String,
     role: String,
@@ -505,32 +317,26 @@ struct NewPersonBody {
     password: Option<String>,
 }
 
-async fn admin_add_person(
+pub async fn admin_add_person(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
-    Json(p): Json<NewPersonBody>,
+    JsonBody(p): JsonBody<NewPersonBody>,
 ) -> Result<Response, ApiError> {
-    o.require_admin()?;
-    let v = view(&state, &o).await?;
-    if let Some(u) = p.units.iter().find(|u| !v.sees_id(u)) {
-        return Err(DashError::OutOfScope(u.clone()).into());
-    }
-    let password = p.password.as_deref().filter(|s| !s.is_empty());
-    let (store, id, name, role, units, pw) = (
-        state.store.clone(),
-        p.id.clone(),
-        p.name,
-        p.role,
-        p.units,
-        password.map(str::to_string),
-    );
-    admin::add_person(store.as_ref(), &id, &name, &role, &units, pw.as_deref()).await?;
-    tracing::info!(by = %o.person.id, person = %id, "person added");
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))).into_response())
+    admin::add_person_for(
+        state.store.as_ref(),
+        &o,
+        &p.id,
+        &p.name,
+        &p.role,
+        &p.units,
+        p.password.as_deref(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": p.id }))).into_response())
 }
 
 #[derive(Deserialize)]
-struct CodeBody {
+pub struct CodeBody {
     person: String,
     #[serde(default = "default_hours")]
     hours: u32,
@@ -540,18 +346,7 @@ fn default_hours() -> u32 {
     72
 }
 
-/// The QR code of an enrolment: the app's enrolment link with the server and the code.
-pub fn enrol_qr(server: &str, code: &str) -> Result<String, ApiError> {
-    let link = format!("zhucun://enrol?server={server}&code={code}");
-    let qr = qrcode::QrCode::new(link.as_bytes())
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    Ok(qr
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(200, 200)
-        .quiet_zone(true)
-        .build())
-}
-
+/// The address devices reach this server at, as the asking browser did.
 fn origin(headers: &HeaderMap, secure: bool) -> String {
     let host = headers
         .get(header::HOST)
@@ -564,114 +359,52 @@ fn origin(headers: &HeaderMap, secure: bool) -> String {
     format!("{}://{host}", if secure { "https" } else { "http" })
 }
 
-async fn admin_code(
+/// An enrolment code as the dashboard shows it: with the server's address and its QR code.
+#[derive(serde::Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
+pub struct CodeAnswer {
+    #[serde(flatten)]
+    code: admin::IssuedCode,
+    server: String,
+    qr_svg: String,
+}
+
+pub async fn admin_code(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     OfficeUser(o): OfficeUser,
-    Json(b): Json<CodeBody>,
+    JsonBody(b): JsonBody<CodeBody>,
 ) -> Result<Response, ApiError> {
-    o.require_admin()?;
-    let v = view(&state, &o).await?;
-    let person = people_managed(&state, &v)
-        .await?
-        .into_iter()
-        .find(|p| p.id == b.person)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such person in your scope",
-            )
-        })?;
-    let t = now();
-    let code = admin::issue_code(state.store.as_ref(), &person.id, b.hours, t).await?;
+    let code = admin::issue_code_for(state.store.as_ref(), &o, &b.person, b.hours, now()).await?;
     let server = origin(&headers, secure(&state, &headers));
-    let qr_svg = enrol_qr(&server, &code)?;
-    tracing::info!(by = %o.person.id, person = %person.id, "enrolment code issued");
+    let qr_svg = admin::enrol_qr(&server, &code.code)?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({
-            "code": code,
-            "person": person.id,
-            "name": person.name,
-            "server": server,
-            "expires_at": t + i64::from(b.hours) * 3600,
-            "qr_svg": qr_svg,
-        })),
+        Json(CodeAnswer {
+            code,
+            server,
+            qr_svg,
+        }),
     )
         .into_response())
 }
 
-async fn admin_devices(
+pub async fn admin_devices(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
 ) -> Result<Response, ApiError> {
-    o.require_admin()?;
-    let v = view(&state, &o).await?;
-    let people = people_in_scope(&state, &v).await?;
-    let names: HashMap<&str, &str> = people
-        .iter()
-        .map(|p| (p.id.as_str(), p.name.as_str()))
-        .collect();
-    let devices: Vec<serde_json::Value> = state
-        .store
-        .devices()
-        .await?
-        .into_iter()
-        .filter_map(|d| {
-            let name = names.get(d.person_id.as_str())?;
-            let mut j = serde_json::to_value(&d).ok()?;
-            j["person_name"] = serde_json::Value::String(name.to_string());
-            Some(j)
-        })
-        .collect();
-    Ok(Json(devices).into_response())
+    Ok(Json(admin::devices_for(state.store.as_ref(), &o).await?).into_response())
 }
 
-async fn admin_revoke(
+pub async fn admin_revoke(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    o.require_admin()?;
-    let v = view(&state, &o).await?;
-    let people = people_managed(&state, &v).await?;
-    let dev = state
-        .store
-        .devices()
-        .await?
-        .into_iter()
-        .find(|d| d.id == id && people.iter().any(|p| p.id == d.person_id))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such device in your scope",
-            )
-        })?;
-    state.store.revoke_device(&dev.id, now()).await?;
-    tracing::info!(by = %o.person.id, device = %dev.id, "device revoked");
+    admin::revoke_for(state.store.as_ref(), &o, &id, now()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// The dashboard's routes (mounted with the device API's, documented in the same OpenAPI).
-pub(crate) fn endpoints() -> Vec<Endpoint> {
-    vec![
-        endpoint(Method::POST, "/api/login", login),
-        endpoint(Method::POST, "/api/logout", logout),
-        endpoint(Method::GET, "/api/session", session),
-        endpoint(Method::GET, "/api/units", units),
-        endpoint(Method::GET, "/api/overview", overview),
-        endpoint(Method::GET, "/api/villages/{id}", village),
-        endpoint(Method::GET, "/api/charts", charts),
-        endpoint(Method::GET, "/api/supervision", supervision),
-        endpoint(Method::GET, "/api/export/{file}", export_file),
-        endpoint(Method::GET, "/api/admin/units", admin_units),
-        endpoint(Method::POST, "/api/admin/units", admin_add_unit),
-        endpoint(Method::GET, "/api/admin/people", admin_people),
-        endpoint(Method::POST, "/api/admin/people", admin_add_person),
-        endpoint(Method::POST, "/api/admin/codes", admin_code),
-        endpoint(Method::GET, "/api/admin/devices", admin_devices),
-        endpoint(Method::POST, "/api/admin/devices/{id}/revoke", admin_revoke),
-    ]
 }

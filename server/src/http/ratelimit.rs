@@ -147,12 +147,12 @@ impl RateLimiter {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl axum::extract::FromRequestParts<std::sync::Arc<crate::api::AppState>> for ClientIp {
+impl axum::extract::FromRequestParts<std::sync::Arc<super::AppState>> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &std::sync::Arc<crate::api::AppState>,
+        state: &std::sync::Arc<super::AppState>,
     ) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(state.limiter.client_ip(parts)))
     }

@@ -1,6 +1,13 @@
-//! The server's storage as a trait, with one implementation per backend (`sqlite.rs`,
-//! `postgres.rs`), chosen once in `main` by the URL scheme. Everything about records that is
-//! not storage (applying changes, validation, scope) lives in `sync.rs` and is shared.
+//! The server's storage as a trait and its types, with one implementation per backend
+//! (`sqlite.rs`, `postgres.rs`; chosen once by the URL's scheme, `crate::open_store`) and what
+//! both share written once (`paging.rs`, `sql.rs`). A leaf: it imports nothing else of the server.
+//! Everything about records that is not storage (applying changes, validation, scope) lives
+//! in `sync.rs`.
+
+pub mod paging;
+pub mod postgres;
+pub mod sql;
+pub mod sqlite;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -29,6 +36,11 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct OrgUnit {
     pub id: String,
     pub name: String,
@@ -74,12 +86,20 @@ pub struct DeviceAuth {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct DeviceInfo {
     pub id: String,
     pub name: String,
     pub person_id: String,
+    #[cfg_attr(test, ts(type = "number"))]
     pub created_at: i64,
+    #[cfg_attr(test, ts(type = "number | null"))]
     pub last_seen: Option<i64>,
+    #[cfg_attr(test, ts(type = "number | null"))]
     pub revoked_at: Option<i64>,
 }
 
@@ -222,15 +242,21 @@ pub trait Store: Send + Sync {
     // --- The dashboard's questions, answered from the projection tables ---
 
     async fn projections(&self, q: &ProjQuery) -> StoreResult<Vec<ProjRow>>;
-    /// Activities dated in `[from, to)`, counted per village and month (and kind when `by_kind`).
+    /// Activities of `villages` dated in `[from, to)`, counted per village and month (and kind
+    /// when `by_kind`).
     async fn activity_counts(
         &self,
+        villages: &[String],
         from: &str,
         to: &str,
         by_kind: bool,
     ) -> StoreResult<Vec<ActivityCount>>;
-    /// (record id, unit path) for every unit each record of `kind` reaches.
-    async fn record_reach(&self, kind: &str) -> StoreResult<Vec<(String, String)>>;
+    /// (record id, unit path) for every unit under `scope_paths` each record of `kind` reaches.
+    async fn record_reach(
+        &self,
+        kind: &str,
+        scope_paths: &[String],
+    ) -> StoreResult<Vec<(String, String)>>;
 }
 
 /// A logged-in office session (the token itself is never stored, only its hash).
@@ -245,6 +271,11 @@ pub struct OfficeSession {
 
 /// A person as the administration page lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
 pub struct PersonInfo {
     pub id: String,
     pub name: String,
@@ -266,6 +297,8 @@ pub struct LoginFailures {
 pub struct ProjQuery {
     pub kind: String,
     pub village: Option<String>,
+    /// Only rows of these villages (the asker's scope); `None` reads every village.
+    pub villages: Option<Vec<String>>,
     /// `date >= from` (a `YYYY-MM-DD` string compare).
     pub from: Option<String>,
     /// `date < to`.
@@ -295,19 +328,6 @@ pub struct ActivityCount {
     /// `None` when counted over every kind.
     pub sub_kind: Option<String>,
     pub n: u64,
-}
-
-/// Open the store a URL names: `sqlite://PATH` or `postgres://...`.
-pub async fn open(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        Ok(std::sync::Arc::new(crate::sqlite::SqliteStore::open(path)?))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(std::sync::Arc::new(
-            crate::postgres::PgStore::open(url).await?,
-        ))
-    } else {
-        Err(StoreError::BadUrl(url.to_string()))
-    }
 }
 
 /// The path of a unit under `parent_path`.

@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
-use crate::store::*;
+use super::*;
 
 const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/postgres/0001_init.sql"),
-    include_str!("../migrations/postgres/0002_blobs.sql"),
-    include_str!("../migrations/postgres/0003_office.sql"),
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_blobs.sql"),
+    include_str!("../../migrations/postgres/0003_office.sql"),
 ];
 /// Advisory lock keys.
 const LOCK_LOG: i64 = 0x007a_6875_6375_6e01;
@@ -51,13 +51,7 @@ async fn person_units(
     c: &impl deadpool_postgres::GenericClient,
     id: &str,
 ) -> StoreResult<Vec<String>> {
-    let rows = c
-        .query(
-            "SELECT unit_id FROM person_units WHERE person_id = $1 ORDER BY unit_id",
-            &[&id],
-        )
-        .await
-        .map_err(be)?;
+    let rows = c.query(sql::PERSON_UNIT_IDS, &[&id]).await.map_err(be)?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
@@ -94,7 +88,7 @@ impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         self.client()
             .await?
-            .query_one("SELECT 1", &[])
+            .query_one(sql::PING, &[])
             .await
             .map_err(be)?;
         Ok(())
@@ -111,7 +105,7 @@ impl Store for PgStore {
         let ppath: Option<String> = match parent {
             None => None,
             Some(p) => Some(
-                c.query_opt("SELECT path FROM org_units WHERE id = $1", &[&p])
+                c.query_opt(sql::UNIT_PATH, &[&p])
                     .await
                     .map_err(be)?
                     .ok_or_else(|| StoreError::NotFound(format!("unit {p}")))?
@@ -175,19 +169,16 @@ impl Store for PgStore {
         }
         for u in &p.units {
             if tx
-                .query_opt("SELECT 1 FROM org_units WHERE id = $1", &[u])
+                .query_opt(sql::UNIT_EXISTS, &[u])
                 .await
                 .map_err(be)?
                 .is_none()
             {
                 return Err(StoreError::NotFound(format!("unit {u}")));
             }
-            tx.execute(
-                "INSERT INTO person_units(person_id, unit_id) VALUES ($1, $2)",
-                &[&p.id, u],
-            )
-            .await
-            .map_err(be)?;
+            tx.execute(sql::ADD_PERSON_UNIT, &[&p.id, u])
+                .await
+                .map_err(be)?;
         }
         tx.commit().await.map_err(be)
     }
@@ -195,7 +186,7 @@ impl Store for PgStore {
     async fn person(&self, id: &str) -> StoreResult<Option<Person>> {
         let c = self.client().await?;
         let Some(r) = c
-            .query_opt("SELECT name, role FROM people WHERE id = $1", &[&id])
+            .query_opt(sql::PERSON_NAME_ROLE, &[&id])
             .await
             .map_err(be)?
         else {
@@ -212,10 +203,7 @@ impl Store for PgStore {
     async fn add_code(&self, code_hash: &str, person_id: &str, expires_at: i64) -> StoreResult<()> {
         self.client()
             .await?
-            .execute(
-                "INSERT INTO enrolment_codes(code_hash, person_id, expires_at) VALUES ($1, $2, $3)",
-                &[&code_hash, &person_id, &expires_at],
-            )
+            .execute(sql::ADD_CODE, &[&code_hash, &person_id, &expires_at])
             .await
             .map_err(be)?;
         Ok(())
@@ -240,20 +228,17 @@ impl Store for PgStore {
         if expires < now {
             return Err(StoreError::CodeExpired);
         }
+        tx.execute(sql::USE_CODE, &[&code_hash, &now])
+            .await
+            .map_err(be)?;
         tx.execute(
-            "UPDATE enrolment_codes SET used_at = $2 WHERE code_hash = $1",
-            &[&code_hash, &now],
-        )
-        .await
-        .map_err(be)?;
-        tx.execute(
-            "INSERT INTO devices(id, person_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+            sql::ADD_DEVICE,
             &[&d.id, &person_id, &d.name, &d.token_hash, &d.created_at],
         )
         .await
         .map_err(be)?;
         let p = tx
-            .query_one("SELECT name, role FROM people WHERE id = $1", &[&person_id])
+            .query_one(sql::PERSON_NAME_ROLE, &[&person_id])
             .await
             .map_err(be)?;
         let units = person_units(&tx, &person_id).await?;
@@ -269,11 +254,7 @@ impl Store for PgStore {
     async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<DeviceAuth>> {
         let c = self.client().await?;
         let Some(r) = c
-            .query_opt(
-                "SELECT d.id, d.person_id, p.role, d.revoked_at FROM devices d
-                 JOIN people p ON p.id = d.person_id WHERE d.token_hash = $1",
-                &[&token_hash],
-            )
+            .query_opt(sql::DEVICE_BY_TOKEN, &[&token_hash])
             .await
             .map_err(be)?
         else {
@@ -281,10 +262,7 @@ impl Store for PgStore {
         };
         let person_id: String = r.get(1);
         let paths = c
-            .query(
-                "SELECT u.path FROM person_units pu JOIN org_units u ON u.id = pu.unit_id WHERE pu.person_id = $1",
-                &[&person_id],
-            )
+            .query(sql::PERSON_UNIT_PATHS, &[&person_id])
             .await
             .map_err(be)?;
         Ok(Some(DeviceAuth {
@@ -299,10 +277,7 @@ impl Store for PgStore {
     async fn touch_device(&self, device_id: &str, now: i64) -> StoreResult<()> {
         self.client()
             .await?
-            .execute(
-                "UPDATE devices SET last_seen = $2 WHERE id = $1",
-                &[&device_id, &now],
-            )
+            .execute(sql::TOUCH_DEVICE, &[&device_id, &now])
             .await
             .map_err(be)?;
         Ok(())
@@ -312,7 +287,7 @@ impl Store for PgStore {
         let rows = self
             .client()
             .await?
-            .query("SELECT id, name, person_id, created_at, last_seen, revoked_at FROM devices ORDER BY created_at, id", &[])
+            .query(sql::DEVICES, &[])
             .await
             .map_err(be)?;
         Ok(rows
@@ -332,10 +307,7 @@ impl Store for PgStore {
         let n = self
             .client()
             .await?
-            .execute(
-                "UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                &[&id, &now],
-            )
+            .execute(sql::REVOKE_DEVICE, &[&id, &now])
             .await
             .map_err(be)?;
         Ok(n > 0)
@@ -375,7 +347,7 @@ impl Store for PgStore {
             .map_err(be)?;
         for w in writes {
             let cur: Option<String> = tx
-                .query_opt("SELECT heads FROM docs WHERE id = $1", &[&w.id])
+                .query_opt(sql::DOC_HEADS, &[&w.id])
                 .await
                 .map_err(be)?
                 .map(|r| r.get(0));
@@ -383,21 +355,17 @@ impl Store for PgStore {
                 return Err(StoreError::Conflict(w.id.clone()));
             }
             tx.execute(
-                "INSERT INTO docs(id, kind, village, heads, bytes) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT(id) DO UPDATE SET heads = excluded.heads, bytes = excluded.bytes",
+                sql::PUT_DOC,
                 &[&w.id, &w.kind, &w.village, &w.heads, &w.bytes],
             )
             .await
             .map_err(be)?;
             for entry in &w.log {
-                tx.execute(
-                    "INSERT INTO changes(record_id, origin, bytes) VALUES ($1, $2, $3)",
-                    &[&w.id, &origin, entry],
-                )
-                .await
-                .map_err(be)?;
+                tx.execute(sql::ADD_CHANGE, &[&w.id, &origin, entry])
+                    .await
+                    .map_err(be)?;
             }
-            tx.execute("DELETE FROM record_units WHERE record_id = $1", &[&w.id])
+            tx.execute(sql::CLEAR_RECORD_UNITS, &[&w.id])
                 .await
                 .map_err(be)?;
             for p in &w.unit_paths {
@@ -408,7 +376,7 @@ impl Store for PgStore {
                 .await
                 .map_err(be)?;
             }
-            tx.execute("DELETE FROM record_blobs WHERE record_id = $1", &[&w.id])
+            tx.execute(sql::CLEAR_RECORD_BLOBS, &[&w.id])
                 .await
                 .map_err(be)?;
             for h in &w.blobs {
@@ -421,11 +389,17 @@ impl Store for PgStore {
             }
             let pr = &w.projection;
             tx.execute(
-                "INSERT INTO projections(id, kind, village, title, date, sub_kind, status, detail)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT(id) DO UPDATE SET title = excluded.title, date = excluded.date,
-                   sub_kind = excluded.sub_kind, status = excluded.status, detail = excluded.detail",
-                &[&w.id, &w.kind, &w.village, &pr.title, &pr.date, &pr.sub_kind, &pr.status, &pr.detail],
+                sql::PUT_PROJECTION,
+                &[
+                    &w.id,
+                    &w.kind,
+                    &w.village,
+                    &pr.title,
+                    &pr.date,
+                    &pr.sub_kind,
+                    &pr.status,
+                    &pr.detail,
+                ],
             )
             .await
             .map_err(be)?;
@@ -461,57 +435,31 @@ impl Store for PgStore {
                    SELECT c.seq, c.record_id, c.bytes, c.origin FROM changes c
                    WHERE c.seq > $1 AND EXISTS (SELECT 1 FROM record_units ru, unnest($2::text[]) AS s(p)
                      WHERE ru.record_id = c.record_id AND starts_with(ru.path, s.p))
-                   ORDER BY c.seq LIMIT 2000) c ON true
+                   ORDER BY c.seq LIMIT $3) c ON true
                  ORDER BY c.seq",
-                &[&after_i, &scope_paths],
+                &[&after_i, &scope_paths, &(paging::PULL_ROWS as i64)],
             )
             .await
             .map_err(be)?;
         let top: i64 = rows.first().map(|r| r.get(4)).unwrap_or(0);
-        let found = rows
-            .iter()
-            .filter(|r| r.get::<_, Option<i64>>(0).is_some())
-            .count();
-        let mut page = PullPage {
-            entries: Vec::new(),
-            cursor: after,
-            more: found == 2000,
-        };
-        let mut total = 0usize;
+        let mut pager = paging::Pager::new(after, exclude, max_bytes);
         for r in &rows {
             let Some(seq) = r.get::<_, Option<i64>>(0) else {
                 continue;
             };
-            let bytes: Vec<u8> = r.get(2);
-            if total > 0 && total + bytes.len() > max_bytes {
-                page.more = true;
+            let origin: String = r.get(3);
+            if !pager.offer(seq as u64, r.get(1), r.get(2), &origin) {
                 break;
             }
-            page.cursor = seq as u64;
-            let origin: String = r.get(3);
-            if origin == exclude {
-                continue;
-            }
-            total += bytes.len();
-            page.entries.push(LogEntry {
-                seq: seq as u64,
-                record_id: r.get(1),
-                bytes,
-            });
         }
-        if !page.more {
-            // Nothing more in scope: pass every other village's entries too, or the next
-            // sync would scan them again.
-            page.cursor = page.cursor.max(top.max(0) as u64);
-        }
-        Ok(page)
+        pager.finish(|| Ok(top.max(0) as u64))
     }
 
     async fn max_seq(&self) -> StoreResult<u64> {
         let r = self
             .client()
             .await?
-            .query_one("SELECT max(seq) FROM changes", &[])
+            .query_one(sql::LOG_END, &[])
             .await
             .map_err(be)?;
         Ok(r.get::<_, Option<i64>>(0).unwrap_or(0) as u64)
@@ -553,11 +501,7 @@ impl Store for PgStore {
         let rows = self
             .client()
             .await?
-            .query(
-                "SELECT ru.path FROM record_blobs rb JOIN record_units ru ON ru.record_id = rb.record_id
-                 WHERE rb.hash = $1",
-                &[&hash],
-            )
+            .query(sql::BLOB_REACH, &[&hash])
             .await
             .map_err(be)?;
         Ok(rows
@@ -570,7 +514,7 @@ impl Store for PgStore {
         Ok(self
             .client()
             .await?
-            .query_opt("SELECT bytes FROM changes WHERE seq = $1", &[&seq])
+            .query_opt(sql::LOG_ENTRY, &[&seq])
             .await
             .map_err(be)?
             .map(|r| r.get(0)))
@@ -604,10 +548,7 @@ impl Store for PgStore {
         let row = self
             .client()
             .await?
-            .query_opt(
-                "SELECT password_hash FROM people WHERE id = $1",
-                &[&person_id],
-            )
+            .query_opt(sql::PASSWORD_HASH, &[&person_id])
             .await
             .map_err(be)?;
         Ok(row.and_then(|r| r.get(0)))
@@ -617,10 +558,7 @@ impl Store for PgStore {
         let row = self
             .client()
             .await?
-            .query_opt(
-                "SELECT failures, locked_until FROM login_failures WHERE user_id = $1",
-                &[&user],
-            )
+            .query_opt(sql::LOGIN_FAILURES, &[&user])
             .await
             .map_err(be)?;
         Ok(row
@@ -660,7 +598,7 @@ impl Store for PgStore {
     async fn clear_login_failures(&self, user: &str) -> StoreResult<()> {
         self.client()
             .await?
-            .execute("DELETE FROM login_failures WHERE user_id = $1", &[&user])
+            .execute(sql::CLEAR_LOGIN_FAILURES, &[&user])
             .await
             .map_err(be)?;
         Ok(())
@@ -670,8 +608,7 @@ impl Store for PgStore {
         self.client()
             .await?
             .execute(
-                "INSERT INTO office_sessions (token_hash, person_id, csrf, created_at, last_used)
-                 VALUES ($1, $2, $3, $4, $5)",
+                sql::ADD_SESSION,
                 &[
                     &s.token_hash,
                     &s.person_id,
@@ -689,11 +626,7 @@ impl Store for PgStore {
         let row = self
             .client()
             .await?
-            .query_opt(
-                "SELECT token_hash, person_id, csrf, created_at, last_used FROM office_sessions
-                 WHERE token_hash = $1",
-                &[&token_hash],
-            )
+            .query_opt(sql::SESSION, &[&token_hash])
             .await
             .map_err(be)?;
         Ok(row.map(|r| OfficeSession {
@@ -708,10 +641,7 @@ impl Store for PgStore {
     async fn touch_session(&self, token_hash: &str, now: i64) -> StoreResult<()> {
         self.client()
             .await?
-            .execute(
-                "UPDATE office_sessions SET last_used = $2 WHERE token_hash = $1",
-                &[&token_hash, &now],
-            )
+            .execute(sql::TOUCH_SESSION, &[&token_hash, &now])
             .await
             .map_err(be)?;
         Ok(())
@@ -720,10 +650,7 @@ impl Store for PgStore {
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         self.client()
             .await?
-            .execute(
-                "DELETE FROM office_sessions WHERE token_hash = $1",
-                &[&token_hash],
-            )
+            .execute(sql::DELETE_SESSION, &[&token_hash])
             .await
             .map_err(be)?;
         Ok(())
@@ -732,19 +659,14 @@ impl Store for PgStore {
     async fn prune_sessions(&self, before: i64) -> StoreResult<()> {
         self.client()
             .await?
-            .execute(
-                "DELETE FROM office_sessions WHERE last_used < $1",
-                &[&before],
-            )
+            .execute(sql::PRUNE_SESSIONS, &[&before])
             .await
             .map_err(be)?;
         Ok(())
     }
 
     async fn projections(&self, q: &ProjQuery) -> StoreResult<Vec<ProjRow>> {
-        let mut sql = String::from(
-            "SELECT id, village, title, date, sub_kind, status, detail FROM projections WHERE kind = $1",
-        );
+        let mut sql = String::from(sql::PROJECTIONS);
         let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&q.kind];
         for (cond, v) in [
             ("village = $", &q.village),
@@ -755,6 +677,10 @@ impl Store for PgStore {
                 args.push(v);
                 sql.push_str(&format!(" AND {cond}{}", args.len()));
             }
+        }
+        if let Some(v) = &q.villages {
+            args.push(v);
+            sql.push_str(&format!(" AND village = ANY(${})", args.len()));
         }
         if let Some(n) = q.limit {
             sql.push_str(&format!(
@@ -778,21 +704,24 @@ impl Store for PgStore {
 
     async fn activity_counts(
         &self,
+        villages: &[String],
         from: &str,
         to: &str,
         by_kind: bool,
     ) -> StoreResult<Vec<ActivityCount>> {
         let sql = if by_kind {
             "SELECT village, substr(date, 1, 7), sub_kind, count(*) FROM projections
-             WHERE kind = 'activity' AND date >= $1 AND date < $2 GROUP BY 1, 2, 3"
+             WHERE kind = 'activity' AND date >= $1 AND date < $2 AND village = ANY($3)
+             GROUP BY 1, 2, 3"
         } else {
             "SELECT village, substr(date, 1, 7), NULL::text, count(*) FROM projections
-             WHERE kind = 'activity' AND date >= $1 AND date < $2 GROUP BY 1, 2"
+             WHERE kind = 'activity' AND date >= $1 AND date < $2 AND village = ANY($3)
+             GROUP BY 1, 2"
         };
         let rows = self
             .client()
             .await?
-            .query(sql, &[&from, &to])
+            .query(sql, &[&from, &to, &villages])
             .await
             .map_err(be)?;
         Ok(rows
@@ -806,14 +735,19 @@ impl Store for PgStore {
             .collect())
     }
 
-    async fn record_reach(&self, kind: &str) -> StoreResult<Vec<(String, String)>> {
+    async fn record_reach(
+        &self,
+        kind: &str,
+        scope_paths: &[String],
+    ) -> StoreResult<Vec<(String, String)>> {
         let rows = self
             .client()
             .await?
             .query(
                 "SELECT ru.record_id, ru.path FROM projections p
-                 JOIN record_units ru ON ru.record_id = p.id WHERE p.kind = $1",
-                &[&kind],
+                 JOIN record_units ru ON ru.record_id = p.id WHERE p.kind = $1
+                 AND EXISTS (SELECT 1 FROM unnest($2::text[]) AS s(p) WHERE starts_with(ru.path, s.p))",
+                &[&kind, &scope_paths],
             )
             .await
             .map_err(be)?;

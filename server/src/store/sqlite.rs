@@ -6,12 +6,22 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::store::*;
+use super::*;
+
+/// A shared statement (`super::sql`) in SQLite's placeholders: `$n` becomes `?n`, bound by the
+/// same index.
+fn lite(sql: &'static str) -> std::borrow::Cow<'static, str> {
+    if sql.contains('$') {
+        sql.replace('$', "?").into()
+    } else {
+        sql.into()
+    }
+}
 
 const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/sqlite/0001_init.sql"),
-    include_str!("../migrations/sqlite/0002_blobs.sql"),
-    include_str!("../migrations/sqlite/0003_office.sql"),
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_blobs.sql"),
+    include_str!("../../migrations/sqlite/0003_office.sql"),
 ];
 
 pub struct SqliteStore {
@@ -59,9 +69,7 @@ impl SqliteStore {
 }
 
 fn person_units(c: &Connection, id: &str) -> StoreResult<Vec<String>> {
-    let mut st = c
-        .prepare_cached("SELECT unit_id FROM person_units WHERE person_id = ?1 ORDER BY unit_id")
-        .map_err(be)?;
+    let mut st = c.prepare_cached(&lite(sql::PERSON_UNIT_IDS)).map_err(be)?;
     let rows = st.query_map([id], |r| r.get(0)).map_err(be)?;
     rows.collect::<Result<_, _>>().map_err(be)
 }
@@ -87,7 +95,7 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.run(|c| {
-            c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            c.query_row(&lite(sql::PING), [], |r| r.get::<_, i64>(0))
                 .map_err(be)?;
             Ok(())
         })
@@ -111,7 +119,7 @@ impl Store for SqliteStore {
             let ppath: Option<String> = match &parent {
                 None => None,
                 Some(p) => Some(
-                    c.query_row("SELECT path FROM org_units WHERE id = ?1", [p], |r| r.get(0))
+                    c.query_row(&lite(sql::UNIT_PATH), [p], |r| r.get(0))
                         .optional()
                         .map_err(be)?
                         .ok_or_else(|| StoreError::NotFound(format!("unit {p}")))?,
@@ -168,14 +176,14 @@ impl Store for SqliteStore {
             }
             for u in &p.units {
                 let ok: Option<i64> = tx
-                    .query_row("SELECT 1 FROM org_units WHERE id = ?1", [u], |r| r.get(0))
+                    .query_row(&lite(sql::UNIT_EXISTS), [u], |r| r.get(0))
                     .optional()
                     .map_err(be)?;
                 if ok.is_none() {
                     return Err(StoreError::NotFound(format!("unit {u}")));
                 }
                 tx.execute(
-                    "INSERT INTO person_units(person_id, unit_id) VALUES (?1, ?2)",
+                    &lite(sql::ADD_PERSON_UNIT),
                     params![p.id, u],
                 )
                 .map_err(be)?;
@@ -189,7 +197,7 @@ impl Store for SqliteStore {
         let id = id.to_string();
         self.run(move |c| {
             let row: Option<(String, String)> = c
-                .query_row("SELECT name, role FROM people WHERE id = ?1", [&id], |r| {
+                .query_row(&lite(sql::PERSON_NAME_ROLE), [&id], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })
                 .optional()
@@ -210,11 +218,8 @@ impl Store for SqliteStore {
     async fn add_code(&self, code_hash: &str, person_id: &str, expires_at: i64) -> StoreResult<()> {
         let (h, p) = (code_hash.to_string(), person_id.to_string());
         self.run(move |c| {
-            c.execute(
-                "INSERT INTO enrolment_codes(code_hash, person_id, expires_at) VALUES (?1, ?2, ?3)",
-                params![h, p, expires_at],
-            )
-            .map_err(be)?;
+            c.execute(&lite(sql::ADD_CODE), params![h, p, expires_at])
+                .map_err(be)?;
             Ok(())
         })
         .await
@@ -244,15 +249,15 @@ impl Store for SqliteStore {
             if expires < now {
                 return Err(StoreError::CodeExpired);
             }
-            tx.execute("UPDATE enrolment_codes SET used_at = ?2 WHERE code_hash = ?1", params![h, now])
+            tx.execute(&lite(sql::USE_CODE), params![h, now])
                 .map_err(be)?;
             tx.execute(
-                "INSERT INTO devices(id, person_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                &lite(sql::ADD_DEVICE),
                 params![d.id, person_id, d.name, d.token_hash, d.created_at],
             )
             .map_err(be)?;
             let (name, role): (String, String) = tx
-                .query_row("SELECT name, role FROM people WHERE id = ?1", [&person_id], |r| {
+                .query_row(&lite(sql::PERSON_NAME_ROLE), [&person_id], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })
                 .map_err(be)?;
@@ -267,22 +272,16 @@ impl Store for SqliteStore {
         let h = token_hash.to_string();
         self.run(move |c| {
             let row: Option<(String, String, String, Option<i64>)> = c
-                .query_row(
-                    "SELECT d.id, d.person_id, p.role, d.revoked_at FROM devices d
-                     JOIN people p ON p.id = d.person_id WHERE d.token_hash = ?1",
-                    [&h],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
+                .query_row(&lite(sql::DEVICE_BY_TOKEN), [&h], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
                 .optional()
                 .map_err(be)?;
             let Some((device_id, person_id, role, revoked)) = row else {
                 return Ok(None);
             };
             let mut st = c
-                .prepare_cached(
-                    "SELECT u.path FROM person_units pu JOIN org_units u ON u.id = pu.unit_id
-                     WHERE pu.person_id = ?1",
-                )
+                .prepare_cached(&lite(sql::PERSON_UNIT_PATHS))
                 .map_err(be)?;
             let scope_paths = st
                 .query_map([&person_id], |r| r.get(0))
@@ -303,11 +302,8 @@ impl Store for SqliteStore {
     async fn touch_device(&self, device_id: &str, now: i64) -> StoreResult<()> {
         let id = device_id.to_string();
         self.run(move |c| {
-            c.execute(
-                "UPDATE devices SET last_seen = ?2 WHERE id = ?1",
-                params![id, now],
-            )
-            .map_err(be)?;
+            c.execute(&lite(sql::TOUCH_DEVICE), params![id, now])
+                .map_err(be)?;
             Ok(())
         })
         .await
@@ -315,9 +311,7 @@ impl Store for SqliteStore {
 
     async fn devices(&self) -> StoreResult<Vec<DeviceInfo>> {
         self.run(|c| {
-            let mut st = c
-                .prepare("SELECT id, name, person_id, created_at, last_seen, revoked_at FROM devices ORDER BY created_at, id")
-                .map_err(be)?;
+            let mut st = c.prepare(&lite(sql::DEVICES)).map_err(be)?;
             let rows = st
                 .query_map([], |r| {
                     Ok(DeviceInfo {
@@ -339,10 +333,7 @@ impl Store for SqliteStore {
         let id = id.to_string();
         self.run(move |c| {
             let n = c
-                .execute(
-                    "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                    params![id, now],
-                )
+                .execute(&lite(sql::REVOKE_DEVICE), params![id, now])
                 .map_err(be)?;
             Ok(n > 0)
         })
@@ -384,26 +375,23 @@ impl Store for SqliteStore {
             let tx = c.transaction().map_err(be)?;
             for w in &writes {
                 let cur: Option<String> = tx
-                    .query_row("SELECT heads FROM docs WHERE id = ?1", [&w.id], |r| r.get(0))
+                    .query_row(&lite(sql::DOC_HEADS), [&w.id], |r| r.get(0))
                     .optional()
                     .map_err(be)?;
                 if cur != w.expected_heads {
                     return Err(StoreError::Conflict(w.id.clone()));
                 }
                 tx.execute(
-                    "INSERT INTO docs(id, kind, village, heads, bytes) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT(id) DO UPDATE SET heads = excluded.heads, bytes = excluded.bytes",
+                    &lite(sql::PUT_DOC),
                     params![w.id, w.kind, w.village, w.heads, w.bytes],
                 )
                 .map_err(be)?;
                 for entry in &w.log {
-                    tx.execute(
-                        "INSERT INTO changes(record_id, origin, bytes) VALUES (?1, ?2, ?3)",
-                        params![w.id, origin, entry],
-                    )
-                    .map_err(be)?;
+                    tx.execute(&lite(sql::ADD_CHANGE), params![w.id, origin, entry])
+                        .map_err(be)?;
                 }
-                tx.execute("DELETE FROM record_units WHERE record_id = ?1", [&w.id]).map_err(be)?;
+                tx.execute(&lite(sql::CLEAR_RECORD_UNITS), [&w.id])
+                    .map_err(be)?;
                 for p in &w.unit_paths {
                     tx.execute(
                         "INSERT OR IGNORE INTO record_units(record_id, path) VALUES (?1, ?2)",
@@ -411,7 +399,8 @@ impl Store for SqliteStore {
                     )
                     .map_err(be)?;
                 }
-                tx.execute("DELETE FROM record_blobs WHERE record_id = ?1", [&w.id]).map_err(be)?;
+                tx.execute(&lite(sql::CLEAR_RECORD_BLOBS), [&w.id])
+                    .map_err(be)?;
                 for h in &w.blobs {
                     tx.execute(
                         "INSERT OR IGNORE INTO record_blobs(record_id, hash) VALUES (?1, ?2)",
@@ -421,11 +410,17 @@ impl Store for SqliteStore {
                 }
                 let pr = &w.projection;
                 tx.execute(
-                    "INSERT INTO projections(id, kind, village, title, date, sub_kind, status, detail)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT(id) DO UPDATE SET title = excluded.title, date = excluded.date,
-                       sub_kind = excluded.sub_kind, status = excluded.status, detail = excluded.detail",
-                    params![w.id, w.kind, w.village, pr.title, pr.date, pr.sub_kind, pr.status, pr.detail],
+                    &lite(sql::PUT_PROJECTION),
+                    params![
+                        w.id,
+                        w.kind,
+                        w.village,
+                        pr.title,
+                        pr.date,
+                        pr.sub_kind,
+                        pr.status,
+                        pr.detail
+                    ],
                 )
                 .map_err(be)?;
             }
@@ -461,53 +456,34 @@ impl Store for SqliteStore {
                 likes.join(" OR ")
             );
             let mut st = c.prepare_cached(&sql).map_err(be)?;
-            let mut args: Vec<rusqlite::types::Value> = vec![(after as i64).into(), 2000i64.into()];
+            let mut args: Vec<rusqlite::types::Value> =
+                vec![(after as i64).into(), (paging::PULL_ROWS as i64).into()];
             args.extend(
                 scope
                     .iter()
                     .map(|s| rusqlite::types::Value::from(s.clone())),
             );
             let mut rows = st.query(rusqlite::params_from_iter(args)).map_err(be)?;
-            let mut page = PullPage {
-                entries: Vec::new(),
-                cursor: after,
-                more: false,
-            };
-            let mut total = 0usize;
-            let mut seen = 0usize;
+            let mut pager = paging::Pager::new(after, &exclude, max_bytes);
             while let Some(r) = rows.next().map_err(be)? {
-                seen += 1;
                 let seq: i64 = r.get(0).map_err(be)?;
-                let bytes: Vec<u8> = r.get(2).map_err(be)?;
-                if total > 0 && total + bytes.len() > max_bytes {
-                    page.more = true;
+                let origin: String = r.get(3).map_err(be)?;
+                if !pager.offer(
+                    seq as u64,
+                    r.get(1).map_err(be)?,
+                    r.get(2).map_err(be)?,
+                    &origin,
+                ) {
                     break;
                 }
-                page.cursor = seq as u64;
-                let origin: String = r.get(3).map_err(be)?;
-                if origin == exclude {
-                    continue;
-                }
-                total += bytes.len();
-                page.entries.push(LogEntry {
-                    seq: seq as u64,
-                    record_id: r.get(1).map_err(be)?,
-                    bytes,
-                });
             }
-            if seen == 2000 && !page.more {
-                page.more = true;
-            }
-            if !page.more {
-                // Nothing more in scope: the cursor may pass every other village's entries
-                // too, or the next sync would scan them again. (One connection serves reads
-                // and writes, so no commit lands between the two queries.)
+            // One connection serves reads and writes, so no commit lands between the queries.
+            pager.finish(|| {
                 let top: Option<i64> = c
-                    .query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))
+                    .query_row(&lite(sql::LOG_END), [], |r| r.get(0))
                     .map_err(be)?;
-                page.cursor = page.cursor.max(top.unwrap_or(0).max(0) as u64);
-            }
-            Ok(page)
+                Ok(top.unwrap_or(0).max(0) as u64)
+            })
         })
         .await
     }
@@ -515,7 +491,7 @@ impl Store for SqliteStore {
     async fn max_seq(&self) -> StoreResult<u64> {
         self.run(|c| {
             let v: Option<i64> = c
-                .query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))
+                .query_row(&lite(sql::LOG_END), [], |r| r.get(0))
                 .map_err(be)?;
             Ok(v.unwrap_or(0) as u64)
         })
@@ -557,12 +533,7 @@ impl Store for SqliteStore {
     async fn blob_visible(&self, hash: &str, scope_paths: &[String]) -> StoreResult<bool> {
         let (hash, scope) = (hash.to_string(), scope_paths.to_vec());
         self.run(move |c| {
-            let mut st = c
-                .prepare_cached(
-                    "SELECT ru.path FROM record_blobs rb JOIN record_units ru ON ru.record_id = rb.record_id
-                     WHERE rb.hash = ?1",
-                )
-                .map_err(be)?;
+            let mut st = c.prepare_cached(&lite(sql::BLOB_REACH)).map_err(be)?;
             let paths: Vec<String> = st
                 .query_map([&hash], |r| r.get(0))
                 .map_err(be)?
@@ -575,13 +546,9 @@ impl Store for SqliteStore {
 
     async fn entry(&self, seq: u64) -> StoreResult<Option<Vec<u8>>> {
         self.run(move |c| {
-            c.query_row(
-                "SELECT bytes FROM changes WHERE seq = ?1",
-                [seq as i64],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(be)
+            c.query_row(&lite(sql::LOG_ENTRY), [seq as i64], |r| r.get(0))
+                .optional()
+                .map_err(be)
         })
         .await
     }
@@ -622,11 +589,7 @@ impl Store for SqliteStore {
         let id = person_id.to_string();
         self.run(move |c| {
             let h: Option<Option<String>> = c
-                .query_row(
-                    "SELECT password_hash FROM people WHERE id = ?1",
-                    [&id],
-                    |r| r.get(0),
-                )
+                .query_row(&lite(sql::PASSWORD_HASH), [&id], |r| r.get(0))
                 .optional()
                 .map_err(be)?;
             Ok(h.flatten())
@@ -638,16 +601,12 @@ impl Store for SqliteStore {
         let user = user.to_string();
         self.run(move |c| {
             let f = c
-                .query_row(
-                    "SELECT failures, locked_until FROM login_failures WHERE user_id = ?1",
-                    [&user],
-                    |r| {
-                        Ok(LoginFailures {
-                            failures: r.get(0)?,
-                            locked_until: r.get(1)?,
-                        })
-                    },
-                )
+                .query_row(&lite(sql::LOGIN_FAILURES), [&user], |r| {
+                    Ok(LoginFailures {
+                        failures: r.get(0)?,
+                        locked_until: r.get(1)?,
+                    })
+                })
                 .optional()
                 .map_err(be)?;
             Ok(f.unwrap_or_default())
@@ -685,7 +644,7 @@ impl Store for SqliteStore {
     async fn clear_login_failures(&self, user: &str) -> StoreResult<()> {
         let user = user.to_string();
         self.run(move |c| {
-            c.execute("DELETE FROM login_failures WHERE user_id = ?1", [&user])
+            c.execute(&lite(sql::CLEAR_LOGIN_FAILURES), [&user])
                 .map_err(be)?;
             Ok(())
         })
@@ -696,8 +655,7 @@ impl Store for SqliteStore {
         let s = s.clone();
         self.run(move |c| {
             c.execute(
-                "INSERT INTO office_sessions (token_hash, person_id, csrf, created_at, last_used)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                &lite(sql::ADD_SESSION),
                 params![s.token_hash, s.person_id, s.csrf, s.created_at, s.last_used],
             )
             .map_err(be)?;
@@ -709,20 +667,15 @@ impl Store for SqliteStore {
     async fn session(&self, token_hash: &str) -> StoreResult<Option<OfficeSession>> {
         let h = token_hash.to_string();
         self.run(move |c| {
-            c.query_row(
-                "SELECT token_hash, person_id, csrf, created_at, last_used FROM office_sessions
-                 WHERE token_hash = ?1",
-                [&h],
-                |r| {
-                    Ok(OfficeSession {
-                        token_hash: r.get(0)?,
-                        person_id: r.get(1)?,
-                        csrf: r.get(2)?,
-                        created_at: r.get(3)?,
-                        last_used: r.get(4)?,
-                    })
-                },
-            )
+            c.query_row(&lite(sql::SESSION), [&h], |r| {
+                Ok(OfficeSession {
+                    token_hash: r.get(0)?,
+                    person_id: r.get(1)?,
+                    csrf: r.get(2)?,
+                    created_at: r.get(3)?,
+                    last_used: r.get(4)?,
+                })
+            })
             .optional()
             .map_err(be)
         })
@@ -732,11 +685,8 @@ impl Store for SqliteStore {
     async fn touch_session(&self, token_hash: &str, now: i64) -> StoreResult<()> {
         let h = token_hash.to_string();
         self.run(move |c| {
-            c.execute(
-                "UPDATE office_sessions SET last_used = ?2 WHERE token_hash = ?1",
-                params![h, now],
-            )
-            .map_err(be)?;
+            c.execute(&lite(sql::TOUCH_SESSION), params![h, now])
+                .map_err(be)?;
             Ok(())
         })
         .await
@@ -745,8 +695,7 @@ impl Store for SqliteStore {
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         let h = token_hash.to_string();
         self.run(move |c| {
-            c.execute("DELETE FROM office_sessions WHERE token_hash = ?1", [&h])
-                .map_err(be)?;
+            c.execute(&lite(sql::DELETE_SESSION), [&h]).map_err(be)?;
             Ok(())
         })
         .await
@@ -754,7 +703,7 @@ impl Store for SqliteStore {
 
     async fn prune_sessions(&self, before: i64) -> StoreResult<()> {
         self.run(move |c| {
-            c.execute("DELETE FROM office_sessions WHERE last_used < ?1", [before])
+            c.execute(&lite(sql::PRUNE_SESSIONS), [before])
                 .map_err(be)?;
             Ok(())
         })
@@ -764,18 +713,26 @@ impl Store for SqliteStore {
     async fn projections(&self, q: &ProjQuery) -> StoreResult<Vec<ProjRow>> {
         let q = q.clone();
         self.run(move |c| {
-            let mut sql = String::from(
-                "SELECT id, village, title, date, sub_kind, status, detail FROM projections WHERE kind = ?1",
-            );
+            let mut sql = lite(sql::PROJECTIONS).into_owned();
             let mut args: Vec<String> = vec![q.kind.clone()];
+            let villages = q
+                .villages
+                .as_ref()
+                .map(|v| serde_json::json!(v).to_string());
             for (cond, v) in [
                 ("village = ?", &q.village),
+                ("village IN (SELECT value FROM json_each(?", &villages),
                 ("date >= ?", &q.from),
                 ("date < ?", &q.to),
             ] {
                 if let Some(v) = v {
                     args.push(v.clone());
-                    sql.push_str(&format!(" AND {cond}{}", args.len()));
+                    let close = if cond.ends_with("json_each(?") {
+                        "))"
+                    } else {
+                        ""
+                    };
+                    sql.push_str(&format!(" AND {cond}{}{close}", args.len()));
                 }
             }
             if let Some(n) = q.limit {
@@ -802,22 +759,26 @@ impl Store for SqliteStore {
 
     async fn activity_counts(
         &self,
+        villages: &[String],
         from: &str,
         to: &str,
         by_kind: bool,
     ) -> StoreResult<Vec<ActivityCount>> {
         let (from, to) = (from.to_string(), to.to_string());
+        let villages = serde_json::json!(villages).to_string();
         self.run(move |c| {
             let sql = if by_kind {
                 "SELECT village, substr(date, 1, 7), sub_kind, count(*) FROM projections
-                 WHERE kind = 'activity' AND date >= ?1 AND date < ?2 GROUP BY 1, 2, 3"
+                 WHERE kind = 'activity' AND date >= ?1 AND date < ?2
+                   AND village IN (SELECT value FROM json_each(?3)) GROUP BY 1, 2, 3"
             } else {
                 "SELECT village, substr(date, 1, 7), NULL, count(*) FROM projections
-                 WHERE kind = 'activity' AND date >= ?1 AND date < ?2 GROUP BY 1, 2"
+                 WHERE kind = 'activity' AND date >= ?1 AND date < ?2
+                   AND village IN (SELECT value FROM json_each(?3)) GROUP BY 1, 2"
             };
             let mut st = c.prepare_cached(sql).map_err(be)?;
             let rows = st
-                .query_map([&from, &to], |r| {
+                .query_map([&from, &to, &villages], |r| {
                     Ok(ActivityCount {
                         village: r.get(0)?,
                         month: r.get(1)?,
@@ -831,18 +792,25 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn record_reach(&self, kind: &str) -> StoreResult<Vec<(String, String)>> {
+    async fn record_reach(
+        &self,
+        kind: &str,
+        scope_paths: &[String],
+    ) -> StoreResult<Vec<(String, String)>> {
         // CROSS JOIN keeps SQLite from scanning record_units (a row per record and unit).
         let kind = kind.to_string();
+        let scope = serde_json::json!(scope_paths).to_string();
         self.run(move |c| {
             let mut st = c
                 .prepare_cached(
                     "SELECT ru.record_id, ru.path FROM projections p
-                     CROSS JOIN record_units ru ON ru.record_id = p.id WHERE p.kind = ?1",
+                     CROSS JOIN record_units ru ON ru.record_id = p.id WHERE p.kind = ?1
+                     AND EXISTS (SELECT 1 FROM json_each(?2) s
+                       WHERE substr(ru.path, 1, length(s.value)) = s.value)",
                 )
                 .map_err(be)?;
             let rows = st
-                .query_map([&kind], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_map([&kind, &scope], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(be)?;
             rows.collect::<Result<_, _>>().map_err(be)
         })

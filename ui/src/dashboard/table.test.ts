@@ -26,6 +26,7 @@ function row(p: Partial<OverviewRow> & { id: string }): OverviewRow {
     target: 3,
     met_minimum: false,
     met_target: false,
+    in_pipeline: 0,
     venue_progress: null,
     overdue_tasks: 0,
     ...p,

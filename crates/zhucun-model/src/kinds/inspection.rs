@@ -174,13 +174,18 @@ impl RecordBody for Inspection {
             status: self.rating.map(|r| enum_name(&r)),
             reaches: Vec::new(),
             search_text: search.join("\n"),
-            detail: serde_json::json!({
-                "period": self.period,
-                "score": score,
-                "max": max,
-                "findings": self.findings.len(),
-                "open_findings": self.findings.iter().filter(|f| f.rectified_on.is_none()).count(),
-            }),
+            detail: serde_json::to_value(crate::figures::InspectionFacts {
+                period: self.period.clone(),
+                score,
+                max,
+                findings: self.findings.len() as u32,
+                open_findings: self
+                    .findings
+                    .iter()
+                    .filter(|f| f.rectified_on.is_none())
+                    .count() as u32,
+            })
+            .unwrap_or_default(),
         }
     }
 

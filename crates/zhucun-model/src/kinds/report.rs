@@ -191,7 +191,10 @@ impl RecordBody for MonthlyReport {
             .chain(self.addenda.iter().map(|n| n.text.as_str()))
             .collect::<Vec<_>>()
             .join("\n"),
-            detail: serde_json::json!({ "month": self.month }),
+            detail: serde_json::to_value(crate::figures::ReportFacts {
+                month: self.month.clone(),
+            })
+            .unwrap_or_default(),
         }
     }
 

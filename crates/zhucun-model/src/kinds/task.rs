@@ -160,11 +160,12 @@ impl RecordBody for Task {
             status: Some(enum_name(&self.status)),
             reaches: self.assigned_villages.clone(),
             search_text: search.join("\n"),
-            detail: serde_json::json!({
-                "deadline": date_str(self.deadline),
-                "issuer": self.issuer,
-                "notes": self.notes.len(),
-            }),
+            detail: serde_json::to_value(crate::figures::TaskFacts {
+                deadline: date_str(self.deadline),
+                issuer: self.issuer.clone(),
+                notes: self.notes.len() as u32,
+            })
+            .unwrap_or_default(),
         }
     }
 

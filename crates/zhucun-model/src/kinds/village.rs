@@ -112,10 +112,11 @@ impl RecordBody for VillageProfile {
                 self.notes.as_str(),
             ]
             .join("\n"),
-            detail: serde_json::json!({
-                "development_target": self.development_target,
-                "collective_income": self.collective_income,
-            }),
+            detail: serde_json::to_value(crate::figures::VillageFacts {
+                development_target: self.development_target,
+                collective_income: self.collective_income,
+            })
+            .unwrap_or_default(),
         }
     }
 

@@ -115,7 +115,7 @@ fn make_devices(seed: u64, n: usize, records: usize) -> Vec<Device> {
 /// Units, people and codes for every device, through the admin functions.
 async fn organise(url: &str, devices: &[Device]) -> Vec<String> {
     use zhucun_server::admin;
-    let store = zhucun_server::store::open(url).await.expect("open store");
+    let store = zhucun_server::open_store(url).await.expect("open store");
     store.migrate().await.expect("migrate");
     admin::add_unit(store.as_ref(), "lc", "负载市", "city", None)
         .await
@@ -199,7 +199,7 @@ fn request(cursor: u64, check: Option<ByteBuf>, push: &[PushRecord]) -> Vec<u8> 
 async fn seed_backend(url: &str, devices: &[Device]) -> Vec<(String, u64, Option<ByteBuf>)> {
     use zhucun_server::identity;
     let codes = organise(url, devices).await;
-    let store = zhucun_server::store::open(url).await.expect("open store");
+    let store = zhucun_server::open_store(url).await.expect("open store");
     let units: zhucun_server::sync::UnitPaths = store
         .units()
         .await

@@ -30,6 +30,7 @@ function row(id: string, township: string, report: ReportStatus): OverviewRow {
     target: 3,
     met_minimum: false,
     met_target: false,
+    in_pipeline: 0,
     venue_progress: null,
     overdue_tasks: 0,
   };

@@ -1,0 +1,255 @@
+//! The one place every error becomes an HTTP answer: a status and a JSON `{code, message}`
+//! body (`zhucun_protocol::ErrorBody`), with `Retry-After` where waiting helps. The policies
+//! return their own errors and know no HTTP; each is mapped here once.
+
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use zhucun_protocol::{CodecError, ErrorBody};
+
+use crate::admin::AdminError;
+use crate::blobs::BlobError;
+use crate::dashboard::DashError;
+use crate::devices::DeviceError;
+use crate::export::ExportError;
+use crate::office::OfficeError;
+use crate::store::StoreError;
+
+/// An error as the API answers it.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
+    /// More fields of the body (a locked login's `wait_secs`).
+    pub wait_secs: Option<i64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+            wait_secs: None,
+        }
+    }
+
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            message.to_string(),
+        )
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// A well-formed request the rules refuse (`422 invalid`).
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+    }
+
+    pub fn malformed(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_body", message)
+    }
+
+    pub fn rate_limited(wait_secs: u64) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many failed attempts from this address: try again in {wait_secs} s"),
+        );
+        e.retry_after = Some(wait_secs);
+        e
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Body {
+    #[serde(flatten)]
+    error: ErrorBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wait_secs: Option<i64>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = self.code, message = %self.message, "request failed");
+        }
+        let retry = self
+            .retry_after
+            .map(|s| [(header::RETRY_AFTER, s.to_string())]);
+        (
+            self.status,
+            retry,
+            Json(Body {
+                error: ErrorBody {
+                    code: self.code.to_string(),
+                    message: self.message,
+                },
+                wait_secs: self.wait_secs,
+            }),
+        )
+            .into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let (status, code) = match e {
+            StoreError::CodeInvalid => (StatusCode::BAD_REQUEST, "code_invalid"),
+            StoreError::CodeUsed => (StatusCode::CONFLICT, "code_used"),
+            StoreError::CodeExpired => (StatusCode::GONE, "code_expired"),
+            StoreError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            StoreError::Duplicate(_) => (StatusCode::CONFLICT, "duplicate"),
+            StoreError::Conflict(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            StoreError::BadUrl(_) | StoreError::Backend(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<CodecError> for ApiError {
+    fn from(e: CodecError) -> Self {
+        let (status, code) = match e {
+            CodecError::UnsupportedVersion { .. } => {
+                (StatusCode::BAD_REQUEST, "unsupported_version")
+            }
+            CodecError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            _ => (StatusCode::BAD_REQUEST, "malformed_body"),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(e: BytesRejection) -> Self {
+        let status = e.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "malformed_body"
+        };
+        ApiError::new(status, code, e.body_text())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(e: JsonRejection) -> Self {
+        let status = e.status();
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+            _ => "malformed_body",
+        };
+        ApiError::new(status, code, e.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_query", e.body_text())
+    }
+}
+
+impl From<BlobError> for ApiError {
+    fn from(e: BlobError) -> Self {
+        let (status, code) = match &e {
+            BlobError::BadHash(_) => (StatusCode::BAD_REQUEST, "bad_hash"),
+            BlobError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            BlobError::BadChunk { .. } | BlobError::SizeChanged { .. } => {
+                (StatusCode::BAD_REQUEST, "bad_chunk")
+            }
+            BlobError::HashMismatch(_) => (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"),
+            BlobError::Missing(_) => (StatusCode::NOT_FOUND, "blob_missing"),
+            BlobError::PartialsFull { .. } => (StatusCode::INSUFFICIENT_STORAGE, "partials_full"),
+            BlobError::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<DeviceError> for ApiError {
+    fn from(e: DeviceError) -> Self {
+        let (status, code) = match e {
+            DeviceError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed_body"),
+            DeviceError::NoToken => (StatusCode::UNAUTHORIZED, "no_token"),
+            DeviceError::BadToken => (StatusCode::UNAUTHORIZED, "bad_token"),
+            DeviceError::Revoked => (StatusCode::UNAUTHORIZED, "device_revoked"),
+            DeviceError::Store(s) => return s.into(),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<OfficeError> for ApiError {
+    fn from(e: OfficeError) -> Self {
+        let (status, code) = match &e {
+            OfficeError::BadLogin => (StatusCode::UNAUTHORIZED, "bad_login"),
+            OfficeError::Locked { wait_secs } => {
+                let mut a = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", e.to_string());
+                a.retry_after = Some((*wait_secs).max(0) as u64);
+                a.wait_secs = Some(*wait_secs);
+                return a;
+            }
+            OfficeError::NoSession => (StatusCode::UNAUTHORIZED, "no_session"),
+            OfficeError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            OfficeError::Csrf => (StatusCode::FORBIDDEN, "csrf"),
+            OfficeError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<DashError> for ApiError {
+    fn from(e: DashError) -> Self {
+        let (status, code) = match e {
+            DashError::BadMonth(_) | DashError::NotTownship(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+            }
+            DashError::NoUnit(_) => (StatusCode::NOT_FOUND, "not_found"),
+            DashError::OutOfScope(_) => (StatusCode::FORBIDDEN, "out_of_scope"),
+            DashError::Store(s) => return s.into(),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        let (status, code) = match e {
+            AdminError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            AdminError::NotAdmin => (StatusCode::FORBIDDEN, "forbidden"),
+            AdminError::OutOfScope(_) => (StatusCode::FORBIDDEN, "out_of_scope"),
+            AdminError::NotInScope(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AdminError::Store(s) => return s.into(),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> Self {
+        let (status, code) = match e {
+            ExportError::NoTable => (StatusCode::NOT_FOUND, "not_found"),
+            ExportError::BadRequest(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ExportError::NotAdmin => (StatusCode::FORBIDDEN, "forbidden"),
+            ExportError::Dash(d) => return d.into(),
+            ExportError::Store(s) => return s.into(),
+            ExportError::Xlsx(_) | ExportError::Csv(_) | ExportError::Task(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
