@@ -1,7 +1,8 @@
 //! The HTTP part of the server: its state, the one route table with its middleware, and the
 //! handlers (`device.rs` for devices, `office.rs` for the dashboard, `ops.rs` for operators),
 //! which only extract, call a policy module and map. Every error becomes its status and
-//! `{code, message}` body in `error.rs`. Nothing outside `http` imports from it.
+//! `{code, message}` body in `error.rs`. Only `main.rs` (and the tests) import it: no policy
+//! and no store module does.
 
 mod device;
 mod error;
