@@ -397,10 +397,9 @@ pub struct DeviceRow {
     pub person_name: String,
 }
 
-/// The devices of the people the administrator sees.
-pub async fn devices_for(store: &dyn Store, o: &Office) -> Result<Vec<DeviceRow>, AdminError> {
-    let v = admin_view(store, o).await?;
-    let names: std::collections::HashMap<String, String> = people_in_scope(store, &v)
+/// The devices of the people whose units lie in the scope of `v`, with their names.
+pub async fn devices_in(store: &dyn Store, v: &View) -> Result<Vec<DeviceRow>, StoreError> {
+    let names: std::collections::HashMap<String, String> = people_in_scope(store, v)
         .await?
         .into_iter()
         .map(|p| (p.id, p.name))
@@ -417,6 +416,12 @@ pub async fn devices_for(store: &dyn Store, o: &Office) -> Result<Vec<DeviceRow>
             })
         })
         .collect())
+}
+
+/// The devices of the people the administrator sees.
+pub async fn devices_for(store: &dyn Store, o: &Office) -> Result<Vec<DeviceRow>, AdminError> {
+    let v = admin_view(store, o).await?;
+    Ok(devices_in(store, &v).await?)
 }
 
 /// Revoke a device of a person the administrator manages.

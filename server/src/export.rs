@@ -2,8 +2,6 @@
 //! mark, so spreadsheet programs read the Chinese). Headers are Chinese unless English is asked
 //! for. Each table is built from the same answer the page shows (`dashboard.rs`).
 
-use std::collections::HashMap;
-
 use rust_xlsxwriter::{Format, Workbook};
 use zhucun_model::kinds::{enum_name, ActivityKind};
 
@@ -14,7 +12,7 @@ use crate::dashboard::{
     TimelineItem, View,
 };
 use crate::office::Office;
-use crate::store::{DeviceInfo, PersonInfo, Store, StoreError};
+use crate::store::{PersonInfo, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -131,18 +129,7 @@ async fn table_of(
             }
         }
         "devices" | "people" if !o.is_admin() => return Err(ExportError::NotAdmin),
-        "devices" => {
-            let people = crate::admin::people_in_scope(store, &v).await?;
-            let names: HashMap<String, String> =
-                people.into_iter().map(|p| (p.id, p.name)).collect();
-            let listed: Vec<_> = store
-                .devices()
-                .await?
-                .into_iter()
-                .filter(|d| names.contains_key(&d.person_id))
-                .collect();
-            devices(&listed, &names, lang)
-        }
+        "devices" => devices(&crate::admin::devices_in(store, &v).await?, lang),
         "people" => people(&crate::admin::people_in_scope(store, &v).await?, lang),
         _ => return Err(ExportError::NoTable),
     })
@@ -544,7 +531,7 @@ fn member_label(k: &str, lang: Lang) -> String {
     .to_string()
 }
 
-pub fn devices(items: &[DeviceInfo], names: &HashMap<String, String>, lang: Lang) -> Table {
+pub fn devices(items: &[crate::admin::DeviceRow], lang: Lang) -> Table {
     Table {
         name: "devices",
         headers: hdr(&[
@@ -557,15 +544,12 @@ pub fn devices(items: &[DeviceInfo], names: &HashMap<String, String>, lang: Lang
         ]),
         rows: items
             .iter()
-            .map(|d| {
+            .map(|row| {
+                let d = &row.device;
                 vec![
                     d.id.clone().into(),
                     d.name.clone().into(),
-                    names
-                        .get(&d.person_id)
-                        .cloned()
-                        .unwrap_or_else(|| d.person_id.clone())
-                        .into(),
+                    row.person_name.clone().into(),
                     date_time(Some(d.created_at)),
                     date_time(d.last_seen),
                     match (d.revoked_at.is_some(), lang) {
