@@ -2,11 +2,13 @@
 # Debian packages: a C toolchain and OpenSSL headers for SQLCipher (rusqlite's
 # bundled-sqlcipher), pkg-config to find them; WebKitGTK and friends for the Tauri app.
 # For the tests: Xvfb and WebKitWebDriver for the app, Chromium for the dashboard, CJK fonts
-# so screenshots show Chinese as users see it.
+# so screenshots show Chinese as users see it; Debian's Python with venv for the API fuzzer
+# (tests/api) and psql for the PostgreSQL database it makes.
 
 APT_PACKAGES="build-essential pkg-config libssl-dev curl wget file"
 APT_APP="libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev"
 APT_TEST="xvfb xauth webkit2gtk-driver dbus-x11 chromium fonts-noto-cjk"
+APT_API_FUZZ="python3 python3-venv"
 
 ensure_apt() {
     local missing=()
@@ -62,6 +64,24 @@ ensure_cargo_fuzz() {
     fi
 }
 
+# The API fuzzer (tests/api/run): schemathesis and the CBOR and zstd packages its hooks use,
+# pinned in tests/api/requirements.txt, in a venv of Debian's Python at tests/api/.venv,
+# installed again only when requirements.txt changed (the copy beside the venv says which
+# one it holds).
+ensure_api_fuzzer() {
+    local dir=tests/api
+    local venv="$dir/.venv"
+    ensure_apt $APT_API_FUZZ
+    command -v psql >/dev/null || ensure_apt postgresql-client
+    if [ ! -x "$venv/bin/st" ] || ! cmp -s "$dir/requirements.txt" "$venv/requirements.txt.src" 2>/dev/null; then
+        echo "installing the API fuzzer's Python packages in $venv" >&2
+        rm -rf "$venv"
+        /usr/bin/python3 -m venv "$venv" >&2
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$dir/requirements.txt" >&2
+        cp "$dir/requirements.txt" "$venv/requirements.txt.src"
+    fi
+}
+
 ensure_deps() {
     ensure_apt $APT_PACKAGES $APT_APP
     ensure_rust
@@ -73,6 +93,7 @@ ensure_test_deps() {
     ensure_apt $APT_TEST
     ensure_npm tests/app
     ensure_npm tests/dashboard
+    ensure_api_fuzzer
     ensure_tauri_driver
 }
 

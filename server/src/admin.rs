@@ -334,7 +334,7 @@ pub async fn add_person_for(
 }
 
 /// An enrolment code issued from the dashboard (the code is shown once).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -385,7 +385,7 @@ pub fn enrol_qr(server: &str, code: &str) -> Result<String, AdminError> {
 }
 
 /// A device as the administrator's list shows it: with its person's name.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),

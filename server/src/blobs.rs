@@ -62,7 +62,7 @@ pub enum BlobError {
     Io(#[from] std::io::Error),
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct BlobStatus {
     pub hash: String,
     pub size: Option<u64>,

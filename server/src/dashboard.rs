@@ -191,6 +191,7 @@ impl View {
 /// A village's monthly report as the dashboard shows it: the model's state, or missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -227,7 +228,7 @@ impl ReportStatus {
 }
 
 /// One village's row in the overview.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -258,7 +259,7 @@ pub struct OverviewRow {
     pub overdue_tasks: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -502,7 +503,7 @@ pub async fn overview(
     })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -516,7 +517,7 @@ pub struct UnitRef {
     pub path: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -530,7 +531,7 @@ pub struct TimelineItem {
     pub attendees: u32,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -546,7 +547,7 @@ pub struct Roster {
     pub by_stage: BTreeMap<String, u32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -559,7 +560,7 @@ pub struct PipelineItem {
     pub date: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -571,12 +572,16 @@ pub struct ProjectItem {
     pub kind: String,
     pub status: String,
     pub progress: u32,
+    /// Yuan.
+    #[schema(value_type = f64)]
     pub funds_planned: zhucun_model::Money,
+    /// Yuan.
+    #[schema(value_type = f64)]
     pub funds_spent: zhucun_model::Money,
     pub due_on: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -590,7 +595,7 @@ pub struct TaskItem {
     pub overdue: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -601,7 +606,7 @@ pub struct ReportItem {
     pub status: ReportStatus,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -622,7 +627,7 @@ pub struct InspectionItem {
     pub open_findings: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -843,7 +848,7 @@ pub async fn village_page(
     })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -856,7 +861,7 @@ pub struct TownshipSeries {
     pub activities: Vec<u64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -869,7 +874,7 @@ pub struct DevelopmentPoint {
     pub target: u32,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -884,7 +889,7 @@ pub struct ReportTally {
     pub accepted: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -897,7 +902,7 @@ pub struct Charts {
     pub reports: Vec<ReportTally>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -911,7 +916,7 @@ pub struct MatrixRow {
     pub states: Vec<ReportStatus>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),

@@ -86,6 +86,8 @@ enum Cmd {
     },
     /// Print an example settings file.
     ExampleConfig,
+    /// Print the OpenAPI document the server serves at /api/openapi.json.
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -199,6 +201,10 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::ExampleConfig => {
             print!("{EXAMPLE_CONFIG}");
+            Ok(())
+        }
+        Cmd::Openapi => {
+            println!("{}", api::openapi_json());
             Ok(())
         }
         Cmd::Serve {

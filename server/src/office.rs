@@ -73,7 +73,7 @@ impl Office {
 }
 
 /// What the browser learns about who is logged in.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -84,7 +84,7 @@ pub struct SessionInfo {
     pub csrf: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -93,6 +93,7 @@ pub struct SessionInfo {
 pub struct UserInfo {
     pub id: String,
     pub name: String,
+    #[schema(value_type = zhucun_model::Role)]
     pub role: String,
     pub units: Vec<String>,
 }

@@ -108,6 +108,7 @@ pub const DEVELOPMENT_MINIMUM: u32 = 3;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThreeMeetingsOneLesson {
     /// 支委会 this month.
     pub branch_committee_meetings: u32,

@@ -30,28 +30,55 @@ pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 /// The default largest decompressed body (a guard against compression bombs).
 pub const DEFAULT_MAX_DECODED: usize = 64 * 1024 * 1024;
 
+/// What the OpenAPI document says of types serde writes its own way.
+#[cfg(feature = "openapi")]
+pub mod schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    use utoipa::openapi::RefOr;
+
+    /// A CBOR byte string (major type 2): Automerge changes, change hashes, sync messages.
+    pub struct ByteString;
+
+    impl utoipa::PartialSchema for ByteString {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .content_encoding("binary")
+                .description(Some("A CBOR byte string (major type 2)."))
+                .into()
+        }
+    }
+
+    impl utoipa::ToSchema for ByteString {}
+}
+
 /// An Automerge change hash (32 bytes), hex on the wire in JSON, bytes in CBOR.
 pub type Hash = serde_bytes::ByteBuf;
 
 /// One record's changes a device pushes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRecord {
     /// The record id (UUID text).
     pub id: String,
     /// Unused by the server: devices send none (it was the heads last acknowledged). Kept,
     /// optional, so bodies that carry it still decode.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<schema::ByteString>))]
     pub base_heads: Vec<Hash>,
     /// Raw Automerge changes since `base_heads`, in causal order.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<schema::ByteString>))]
     pub changes: Vec<serde_bytes::ByteBuf>,
     /// The device's heads after these changes; omitted when they are the tips of `changes`
     /// (the server then has them once it applies the changes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<schema::ByteString>))]
     pub heads: Vec<Hash>,
 }
 
 /// `POST /v1/sync` request body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncRequest {
     pub version: u32,
     /// The last server sequence this device has committed locally (0: nothing yet).
@@ -59,6 +86,7 @@ pub struct SyncRequest {
     /// The server's fingerprint of the log entry at `cursor`, as last received: a server
     /// restored from a backup has a different entry there (or none) and resets the cursor.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<schema::ByteString>))]
     pub cursor_check: Option<serde_bytes::ByteBuf>,
     /// Dirty records.
     pub push: Vec<PushRecord>,
@@ -68,18 +96,21 @@ pub struct SyncRequest {
 
 /// The server has a pushed record's changes: these are now its heads on the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ack {
     pub id: String,
     /// Empty: the server has the heads the device sent for this record (the device knows
     /// them; echoing 32 bytes a head per record was most of a first upload's download).
     /// Non-empty: the heads the server acknowledges.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<schema::ByteString>))]
     pub heads: Vec<Hash>,
 }
 
 /// Why a pushed record was not stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RejectCode {
     /// The record's village is outside the device's scope.
     OutOfScope,
@@ -97,6 +128,7 @@ pub enum RejectCode {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reject {
     pub id: String,
     pub code: RejectCode,
@@ -105,13 +137,16 @@ pub struct Reject {
 
 /// One record's changes the device does not have yet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullRecord {
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<schema::ByteString>))]
     pub changes: Vec<serde_bytes::ByteBuf>,
 }
 
 /// `POST /v1/sync` response body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncResponse {
     pub version: u32,
     pub acks: Vec<Ack>,
@@ -125,6 +160,7 @@ pub struct SyncResponse {
     pub cursor: u64,
     /// Fingerprint of the log entry at `cursor`, to send back with it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<schema::ByteString>))]
     pub cursor_check: Option<serde_bytes::ByteBuf>,
     /// More changes wait after `cursor`: ask again.
     pub more: bool,
@@ -135,19 +171,25 @@ pub struct SyncResponse {
 
 /// `POST /v1/sync/doc`: one round of Automerge's sync protocol for one record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocSyncRequest {
     pub version: u32,
     pub id: String,
     /// An encoded `automerge::sync::Message`, if the device has one to send.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<schema::ByteString>))]
     pub message: Option<serde_bytes::ByteBuf>,
     /// The server's sync state from its last answer (opaque to the device).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<schema::ByteString>))]
     pub server_state: Option<serde_bytes::ByteBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocSyncResponse {
     pub version: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<schema::ByteString>))]
     pub message: Option<serde_bytes::ByteBuf>,
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::ByteString))]
     pub server_state: serde_bytes::ByteBuf,
     /// Set when the record was rejected (scope, validation): the round ends.
     pub reject: Option<Reject>,
@@ -155,6 +197,7 @@ pub struct DocSyncResponse {
 
 /// `POST /v1/enroll` (JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollRequest {
     pub code: String,
     /// A name for the device people recognise in the device list.
@@ -162,6 +205,7 @@ pub struct EnrollRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgUnitInfo {
     pub id: String,
     pub name: String,
@@ -170,6 +214,7 @@ pub struct OrgUnitInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollResponse {
     pub device_id: String,
     /// The device's bearer token: shown once, stored only hashed on the server.
@@ -183,6 +228,7 @@ pub struct EnrollResponse {
 
 /// The JSON error body of every 4xx/5xx answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,

@@ -10,6 +10,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use zhucun_protocol::{DocSyncRequest, EnrollRequest, EnrollResponse, SyncRequest};
+#[allow(unused_imports)] // The schemas the OpenAPI attributes name.
+use zhucun_protocol::{DocSyncResponse, SyncResponse};
+
+use super::error::Body;
+use crate::blobs::BlobStatus;
 
 use super::ratelimit::ClientIp;
 use super::{ApiError, AppState};
@@ -46,6 +51,22 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for Device {
     }
 }
 
+/// Enrol a device with a one-time code from the office.
+///
+/// The answer carries the device's token (shown once; the server keeps only its hash) and
+/// the organisation units the device reads and writes.
+#[utoipa::path(
+    post,
+    path = "/v1/enroll",
+    tag = "devices",
+    request_body = EnrollRequest,
+    responses(
+        (status = 200, description = "Enrolled", body = EnrollResponse),
+        (status = 400, description = "`malformed_body` (not this JSON, or a field too long) or `code_invalid` (no such code)", body = Body),
+        (status = 409, description = "`code_used`: the code enrolled a device already", body = Body),
+        (status = 410, description = "`code_expired`", body = Body),
+    )
+)]
 pub async fn enroll(
     State(state): State<Arc<AppState>>,
     ip: ClientIp,
@@ -87,6 +108,22 @@ fn sync_body<T: serde::Serialize>(msg: &T) -> Result<(Response, usize), ApiError
     Ok((resp, len))
 }
 
+/// One sync round: push dirty records, pull one page of changes in scope.
+///
+/// Both bodies are CBOR compressed with zstd (`Content-Encoding: zstd`); the schemas describe
+/// the CBOR data. See `docs/protocol.md` for what the server does, in order. Replays are
+/// harmless: clients retry with exponential backoff, honouring `Retry-After` on 429 and 503.
+#[utoipa::path(
+    post,
+    path = zhucun_protocol::SYNC_PATH,
+    tag = "devices",
+    security(("bearer" = [])),
+    request_body(content = SyncRequest, content_type = zhucun_protocol::CONTENT_TYPE),
+    responses(
+        (status = 200, description = "The round's answer", body = SyncResponse, content_type = zhucun_protocol::CONTENT_TYPE),
+        (status = 400, description = "`malformed_body` (not zstd, not CBOR, truncated, or not this message) or `unsupported_version` (`version` is not 1; checked before anything else is read)", body = Body),
+    )
+)]
 pub async fn sync(
     State(state): State<Arc<AppState>>,
     Device(dev): Device,
@@ -124,6 +161,22 @@ pub async fn sync(
     Ok(out)
 }
 
+/// One round of Automerge's sync protocol for one record the server asked to `resync`.
+///
+/// Both bodies are CBOR compressed with zstd (`Content-Encoding: zstd`); the schemas describe
+/// the CBOR data. See `docs/protocol.md` for what the server does, in order. Replays are
+/// harmless: clients retry with exponential backoff, honouring `Retry-After` on 429 and 503.
+#[utoipa::path(
+    post,
+    path = zhucun_protocol::DOC_SYNC_PATH,
+    tag = "devices",
+    security(("bearer" = [])),
+    request_body(content = DocSyncRequest, content_type = zhucun_protocol::CONTENT_TYPE),
+    responses(
+        (status = 200, description = "The round's answer", body = DocSyncResponse, content_type = zhucun_protocol::CONTENT_TYPE),
+        (status = 400, description = "`malformed_body` or `unsupported_version`", body = Body),
+    )
+)]
 pub async fn sync_doc(
     State(state): State<Arc<AppState>>,
     Device(dev): Device,
@@ -166,6 +219,22 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)??)
 }
 
+/// What the server holds of an attachment: whether it is complete, and which chunks it lacks.
+///
+/// An attachment no record in the device's scope names looks unknown until the device has
+/// sent a chunk of it.
+#[utoipa::path(
+    get,
+    path = "/v1/blobs/{hash}",
+    tag = "attachments",
+    security(("bearer" = [])),
+    params(("hash" = String, Path, description = "The attachment's SHA-256, 64 lowercase hex digits")),
+    responses(
+        (status = 200, description = "The attachment's state", body = BlobStatus),
+        (status = 400, description = "`bad_hash`", body = Body),
+        (status = 503, description = "`blobs_disabled` (this server stores no attachments) or `busy`", body = Body),
+    )
+)]
 pub async fn blob_status(
     State(state): State<Arc<AppState>>,
     Device(dev): Device,
@@ -179,11 +248,30 @@ pub async fn blob_status(
     Ok(Json(st).into_response())
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PutQuery {
+    /// The whole attachment's size in bytes.
     size: u64,
 }
 
+/// Upload one chunk of an attachment; the answer says which chunks are still missing.
+#[utoipa::path(
+    put,
+    path = "/v1/blobs/{hash}/{idx}",
+    tag = "attachments",
+    security(("bearer" = [])),
+    params(("hash" = String, Path, description = "The attachment's SHA-256, 64 lowercase hex digits"), ("idx" = u64, Path, description = "The chunk's index (chunks are 256 KiB)"), PutQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The chunk's bytes"),
+    responses(
+        (status = 200, description = "The attachment's state after this chunk", body = BlobStatus),
+        (status = 400, description = "`bad_hash` or `bad_chunk` (no `size`, an index past the end, a wrong chunk length, or a size that differs from an earlier chunk's)", body = Body),
+        (status = 413, description = "`too_large`: over the server's largest attachment (`max_size`) or the chunk limit", body = Body),
+        (status = 422, description = "`hash_mismatch`: the complete bytes do not have this hash", body = Body),
+        (status = 503, description = "`blobs_disabled` or `busy`", body = Body),
+        (status = 507, description = "`partials_full`: this device's unfinished uploads fill its room", body = Body),
+    )
+)]
 pub async fn blob_put(
     State(state): State<Arc<AppState>>,
     Device(dev): Device,
@@ -212,6 +300,20 @@ pub async fn blob_put(
     Ok(Json(st).into_response())
 }
 
+/// Download one chunk of an attachment a record in the device's scope names.
+#[utoipa::path(
+    get,
+    path = "/v1/blobs/{hash}/{idx}",
+    tag = "attachments",
+    security(("bearer" = [])),
+    params(("hash" = String, Path, description = "The attachment's SHA-256, 64 lowercase hex digits"), ("idx" = u64, Path, description = "The chunk's index (chunks are 256 KiB)")),
+    responses(
+        (status = 200, description = "The chunk's bytes", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 400, description = "`bad_hash` or `bad_chunk`", body = Body),
+        (status = 404, description = "`blob_missing`: not here, or not in the device's scope", body = Body),
+        (status = 503, description = "`blobs_disabled` or `busy`", body = Body),
+    )
+)]
 pub async fn blob_get(
     State(state): State<Arc<AppState>>,
     Device(dev): Device,

@@ -1,12 +1,12 @@
 //! The one place every error becomes an HTTP answer: a status and a JSON `{code, message}`
-//! body (`zhucun_protocol::ErrorBody`), with `Retry-After` where waiting helps. The policies
+//! body ([`Body`], which `zhucun_protocol::ErrorBody` reads), with `Retry-After` where waiting helps. The policies
 //! return their own errors and know no HTTP; each is mapped here once.
 
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use zhucun_protocol::{CodecError, ErrorBody};
+use zhucun_protocol::CodecError;
 
 use crate::admin::AdminError;
 use crate::blobs::BlobError;
@@ -71,11 +71,69 @@ impl ApiError {
     }
 }
 
-#[derive(serde::Serialize)]
-struct Body {
-    #[serde(flatten)]
-    error: ErrorBody,
+/// Every `code` an error body may carry. The OpenAPI document's `Error.code` enumerates this
+/// list, and its tests check that every code `docs/protocol.md` names is in it.
+pub const ERROR_CODES: &[&str] = &[
+    "malformed_body",
+    "malformed_query",
+    "unsupported_version",
+    "too_large",
+    "code_invalid",
+    "code_used",
+    "code_expired",
+    "no_token",
+    "bad_token",
+    "device_revoked",
+    "rate_limited",
+    "bad_login",
+    "locked",
+    "no_session",
+    "csrf",
+    "forbidden",
+    "out_of_scope",
+    "not_found",
+    "invalid",
+    "duplicate",
+    "bad_hash",
+    "bad_chunk",
+    "hash_mismatch",
+    "blob_missing",
+    "partials_full",
+    "blobs_disabled",
+    "method_not_allowed",
+    "busy",
+    "not_ready",
+    "internal",
+];
+
+/// The `code` of an error body, as the OpenAPI document describes it: one of [`ERROR_CODES`].
+pub struct ErrorCode;
+
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(ERROR_CODES.iter().copied()))
+            .description(Some(
+                "What went wrong, for programs; `message` says it for people.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {}
+
+/// The body of every 4xx and 5xx answer: what `zhucun_protocol::ErrorBody` reads, and the
+/// wait of a locked login.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct Body {
+    #[schema(value_type = ErrorCode, inline)]
+    code: &'static str,
+    message: String,
+    /// Seconds until a locked login may be tried again (`locked` only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     wait_secs: Option<i64>,
 }
 
@@ -91,10 +149,8 @@ impl IntoResponse for ApiError {
             self.status,
             retry,
             Json(Body {
-                error: ErrorBody {
-                    code: self.code.to_string(),
-                    message: self.message,
-                },
+                code: self.code,
+                message: self.message,
                 wait_secs: self.wait_secs,
             }),
         )

@@ -7,12 +7,13 @@
 mod device;
 mod error;
 mod office;
+mod openapi;
 mod ops;
 pub mod ratelimit;
 
 pub use error::ApiError;
 pub use office::{WebConfig, COOKIE, CSRF_HEADER};
-pub use ops::OPENAPI_JSON;
+pub use openapi::{document as openapi_document, json as openapi_json};
 
 use std::collections::HashMap;
 use std::sync::Arc;

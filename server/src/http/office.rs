@@ -14,6 +14,7 @@ use axum::Json;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::error::Body;
 use super::ratelimit::ClientIp;
 use super::{ApiError, AppState, JsonBody, QueryParams};
 use crate::admin;
@@ -21,6 +22,8 @@ use crate::dashboard::{self, Month, View};
 use crate::export::{self, Lang};
 use crate::identity::now;
 use crate::office::{self, Office, OfficeError, SessionInfo};
+#[allow(unused_imports)] // The schemas the OpenAPI attributes name.
+use crate::store::{OrgUnit, PersonInfo};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "zhucun_session";
@@ -84,12 +87,25 @@ fn set_cookie(value: &str, max_age: i64, secure: bool) -> (header::HeaderName, S
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     user: String,
     password: String,
 }
 
+/// Log in to the dashboard: sets the session cookie and answers the session with its CSRF token.
+#[utoipa::path(
+    post,
+    path = "/api/login",
+    tag = "session",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Logged in; `Set-Cookie` carries the session", body = SessionInfo),
+        (status = 400, description = "`malformed_body`", body = Body),
+        (status = 401, description = "`bad_login`: no such user, or a wrong password", body = Body),
+        (status = 429, description = "`locked` (five failures in a row: `wait_secs` says how long) or `rate_limited` (too many failures from this address)", body = Body),
+    )
+)]
 pub async fn login(
     State(state): State<Arc<AppState>>,
     ip: ClientIp,
@@ -116,6 +132,14 @@ pub async fn login(
         .into_response())
 }
 
+/// Log out: ends the session and clears the cookie.
+#[utoipa::path(
+    post,
+    path = "/api/logout",
+    tag = "session",
+    security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "Logged out")),
+)]
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -129,6 +153,16 @@ pub async fn logout(
         .into_response())
 }
 
+/// The logged-in person and the session's CSRF token.
+#[utoipa::path(
+    get,
+    path = "/api/session",
+    tag = "session",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "OK", body = SessionInfo),
+    )
+)]
 pub async fn session(OfficeUser(o): OfficeUser) -> Json<SessionInfo> {
     Json(SessionInfo::from(&o))
 }
@@ -137,6 +171,16 @@ async fn view(state: &AppState, o: &Office) -> Result<View, ApiError> {
     Ok(dashboard::view_for(state.store.as_ref(), &o.scope).await?)
 }
 
+/// The organisation units in the asker's view.
+#[utoipa::path(
+    get,
+    path = "/api/units",
+    tag = "dashboard",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "OK", body = Vec<OrgUnit>),
+    )
+)]
 pub async fn units(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
@@ -193,6 +237,17 @@ fn timed<T: serde::Serialize>(started: Instant, what: &str, body: &T) -> Respons
         .into_response()
 }
 
+/// One row per village of the asker's view, for a month.
+#[utoipa::path(
+    get,
+    path = "/api/overview",
+    tag = "dashboard",
+    security(("session" = [])),
+    params(("month" = Option<String>, Query, description = "`YYYY-MM` (default: this month)", pattern = r"^[0-9]{4}-[0-9]{2}$")),
+    responses(
+        (status = 200, description = "OK", body = dashboard::Overview),
+    )
+)]
 pub async fn overview(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
@@ -204,6 +259,19 @@ pub async fn overview(
     Ok(timed(t, "overview", &ov))
 }
 
+/// One village's page for a month.
+#[utoipa::path(
+    get,
+    path = "/api/villages/{id}",
+    tag = "dashboard",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The village's unit id"), ("month" = Option<String>, Query, description = "`YYYY-MM` (default: this month)", pattern = r"^[0-9]{4}-[0-9]{2}$")),
+    responses(
+        (status = 200, description = "OK", body = dashboard::VillagePage),
+        (status = 403, description = "`out_of_scope`: the village is outside the asker's view", body = Body),
+        (status = 404, description = "`not_found`: no such unit", body = Body),
+    )
+)]
 pub async fn village(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
@@ -217,6 +285,17 @@ pub async fn village(
     Ok(timed(t, "village", &page))
 }
 
+/// The year's series per township up to a month.
+#[utoipa::path(
+    get,
+    path = "/api/charts",
+    tag = "dashboard",
+    security(("session" = [])),
+    params(("month" = Option<String>, Query, description = "`YYYY-MM` (default: this month)", pattern = r"^[0-9]{4}-[0-9]{2}$")),
+    responses(
+        (status = 200, description = "OK", body = dashboard::Charts),
+    )
+)]
 pub async fn charts(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
@@ -228,6 +307,17 @@ pub async fn charts(
     Ok(timed(t, "charts", &c))
 }
 
+/// Inspections and their findings in the asker's view, for a month.
+#[utoipa::path(
+    get,
+    path = "/api/supervision",
+    tag = "dashboard",
+    security(("session" = [])),
+    params(("month" = Option<String>, Query, description = "`YYYY-MM` (default: this month)", pattern = r"^[0-9]{4}-[0-9]{2}$")),
+    responses(
+        (status = 200, description = "OK", body = dashboard::Supervision),
+    )
+)]
 pub async fn supervision(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
@@ -239,6 +329,28 @@ pub async fn supervision(
     Ok(timed(t, "supervision", &s))
 }
 
+/// A table of the asker's view as a file (`.csv` or `.xlsx`), for a month.
+#[utoipa::path(
+    get,
+    path = "/api/export/{file}",
+    tag = "dashboard",
+    security(("session" = [])),
+    params(
+        ("file" = String, Path, description = "The table and format, e.g. `overview.xlsx`; docs/dashboard.md lists them"),
+        ("month" = Option<String>, Query, description = "`YYYY-MM` (default: this month)", pattern = r"^[0-9]{4}-[0-9]{2}$"),
+        ("village" = Option<String>, Query, description = "One village's rows (the tables per village)"),
+        ("township" = Option<String>, Query, description = "One township's villages of the asker's view"),
+        ("lang" = Option<String>, Query, description = "`en` for English headings; otherwise Chinese"),
+    ),
+    responses(
+        (status = 200, description = "The file", content(
+            (Vec<u8> = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
+        (status = 403, description = "`out_of_scope` or `forbidden` (the devices table is for administrators)", body = Body),
+        (status = 404, description = "`not_found`: no such table, village or township", body = Body),
+    )
+)]
 pub async fn export_file(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
@@ -269,6 +381,23 @@ pub async fn export_file(
 
 // --- Administration ---
 
+/// What was added.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Created {
+    id: String,
+}
+
+/// The units an administrator manages.
+#[utoipa::path(
+    get,
+    path = "/api/admin/units",
+    tag = "administration",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "OK", body = Vec<OrgUnit>),
+        (status = 403, description = "`forbidden`: not an administrator", body = Body),
+    )
+)]
 pub async fn admin_units(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
@@ -276,14 +405,29 @@ pub async fn admin_units(
     Ok(Json(admin::units_for(state.store.as_ref(), &o).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUnit {
     id: String,
     name: String,
+    #[schema(value_type = zhucun_model::UnitKind)]
     kind: String,
     parent: Option<String>,
 }
 
+/// Add an organisation unit under one the administrator manages.
+#[utoipa::path(
+    post,
+    path = "/api/admin/units",
+    tag = "administration",
+    security(("session" = [], "csrf" = [])),
+    request_body = NewUnit,
+    responses(
+        (status = 201, description = "Added", body = Created),
+        (status = 403, description = "`forbidden` (not an administrator) or `out_of_scope` (outside the administrator's units)", body = Body),
+        (status = 409, description = "`duplicate`: the id is taken", body = Body),
+        (status = 422, description = "`invalid`: the message names the field", body = Body),
+    )
+)]
 pub async fn admin_add_unit(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
@@ -298,9 +442,20 @@ pub async fn admin_add_unit(
         u.parent.as_deref(),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": u.id }))).into_response())
+    Ok((StatusCode::CREATED, Json(Created { id: u.id })).into_response())
 }
 
+/// The people of the units an administrator manages.
+#[utoipa::path(
+    get,
+    path = "/api/admin/people",
+    tag = "administration",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "OK", body = Vec<PersonInfo>),
+        (status = 403, description = "`forbidden`: not an administrator", body = Body),
+    )
+)]
 pub async fn admin_people(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
@@ -308,15 +463,31 @@ pub async fn admin_people(
     Ok(Json(admin::people_for(state.store.as_ref(), &o).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewPersonBody {
     id: String,
     name: String,
+    #[schema(value_type = zhucun_model::Role)]
     role: String,
     units: Vec<String>,
+    /// A password for the dashboard (office roles); none: the person cannot log in.
     password: Option<String>,
 }
 
+/// Add a person to units the administrator manages.
+#[utoipa::path(
+    post,
+    path = "/api/admin/people",
+    tag = "administration",
+    security(("session" = [], "csrf" = [])),
+    request_body = NewPersonBody,
+    responses(
+        (status = 201, description = "Added", body = Created),
+        (status = 403, description = "`forbidden` (not an administrator) or `out_of_scope` (outside the administrator's units)", body = Body),
+        (status = 409, description = "`duplicate`: the id is taken", body = Body),
+        (status = 422, description = "`invalid`: the message names the field", body = Body),
+    )
+)]
 pub async fn admin_add_person(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
@@ -332,13 +503,15 @@ pub async fn admin_add_person(
         p.password.as_deref(),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": p.id }))).into_response())
+    Ok((StatusCode::CREATED, Json(Created { id: p.id })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CodeBody {
     person: String,
+    /// How long the code is valid, in hours (default 72).
     #[serde(default = "default_hours")]
+    #[schema(default = 72, minimum = 1, maximum = 720)]
     hours: u32,
 }
 
@@ -360,7 +533,7 @@ fn origin(headers: &HeaderMap, secure: bool) -> String {
 }
 
 /// An enrolment code as the dashboard shows it: with the server's address and its QR code.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -373,6 +546,20 @@ pub struct CodeAnswer {
     qr_svg: String,
 }
 
+/// Issue a one-time enrolment code for a person, with the server's address and its QR code.
+#[utoipa::path(
+    post,
+    path = "/api/admin/codes",
+    tag = "administration",
+    security(("session" = [], "csrf" = [])),
+    request_body = CodeBody,
+    responses(
+        (status = 201, description = "Issued", body = CodeAnswer),
+        (status = 403, description = "`forbidden` (not an administrator) or `out_of_scope` (outside the administrator's units)", body = Body),
+        (status = 404, description = "`not_found`: no such person among the administrator's", body = Body),
+        (status = 422, description = "`invalid`: `hours` out of range", body = Body),
+    )
+)]
 pub async fn admin_code(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -393,6 +580,17 @@ pub async fn admin_code(
         .into_response())
 }
 
+/// The devices of the people an administrator manages.
+#[utoipa::path(
+    get,
+    path = "/api/admin/devices",
+    tag = "administration",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "OK", body = Vec<admin::DeviceRow>),
+        (status = 403, description = "`forbidden`: not an administrator", body = Body),
+    )
+)]
 pub async fn admin_devices(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
@@ -400,6 +598,19 @@ pub async fn admin_devices(
     Ok(Json(admin::devices_for(state.store.as_ref(), &o).await?).into_response())
 }
 
+/// Revoke a device: its token is refused from now on.
+#[utoipa::path(
+    post,
+    path = "/api/admin/devices/{id}/revoke",
+    tag = "administration",
+    security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "The device's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, description = "`forbidden` (not an administrator) or `out_of_scope` (outside the administrator's units)", body = Body),
+        (status = 404, description = "`not_found`: no such device among the administrator's", body = Body),
+    )
+)]
 pub async fn admin_revoke(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,

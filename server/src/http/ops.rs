@@ -7,13 +7,22 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::error::Body;
 use super::ratelimit::ClientIp;
 use super::{ApiError, AppState};
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "`ok`", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, description = "`ready`", body = String, content_type = "text/plain"),
+    (status = 503, description = "`not_ready`: the database does not answer", body = Body),
+))]
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
     state
         .store
@@ -23,16 +32,24 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, 
     Ok("ready")
 }
 
-/// The OpenAPI description of the router (a test checks it names every route).
-pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
-
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this server", content_type = "application/json")))]
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::json(),
+    )
+        .into_response()
 }
 
 /// The counters, for a scraper on the server's own machine only: a request from anywhere
 /// else (through a trusted reverse proxy too: its `X-Forwarded-For` client counts) is
 /// answered like an unknown path.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses(
+    (status = 200, description = "The counters in the Prometheus text format", body = String, content_type = "text/plain"),
+    (status = 404, description = "`not_found`: asked from another machine", body = Body),
+))]
 pub async fn metrics(State(state): State<Arc<AppState>>, ClientIp(ip): ClientIp) -> Response {
     if ip.is_some_and(|ip| !ip.to_canonical().is_loopback()) {
         return fallback().await.into_response();

@@ -35,7 +35,7 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -44,6 +44,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct OrgUnit {
     pub id: String,
     pub name: String,
+    #[schema(value_type = zhucun_model::UnitKind)]
     pub kind: String,
     pub parent: Option<String>,
     pub path: String,
@@ -85,7 +86,7 @@ pub struct DeviceAuth {
     pub scope_paths: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -270,7 +271,7 @@ pub struct OfficeSession {
 }
 
 /// A person as the administration page lists them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
     test,
     derive(ts_rs::TS),
@@ -279,6 +280,7 @@ pub struct OfficeSession {
 pub struct PersonInfo {
     pub id: String,
     pub name: String,
+    #[schema(value_type = zhucun_model::Role)]
     pub role: String,
     pub units: Vec<String>,
     /// Whether the person can log in to the dashboard.
