@@ -26,7 +26,7 @@ pub const TIMELINE_LEN: u32 = 200;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DashError {
-    #[error("month `{0}` is not YYYY-MM")]
+    #[error("month `{0}` is not a month from 1900-01 to 2200-12 written YYYY-MM")]
     BadMonth(String),
     #[error("no unit `{0}`")]
     NoUnit(String),
@@ -40,9 +40,11 @@ pub enum DashError {
 
 pub use zhucun_model::Month;
 
-/// A month the dashboard is asked about, `YYYY-MM`.
+/// A month the dashboard is asked about, `YYYY-MM` ([`Month::PATTERN`]: nothing around it).
 pub fn parse_month(s: &str) -> Result<Month, DashError> {
-    Month::parse(s).ok_or_else(|| DashError::BadMonth(s.chars().take(20).collect()))
+    Month::parse(s)
+        .filter(|_| s.trim() == s)
+        .ok_or_else(|| DashError::BadMonth(s.chars().take(20).collect()))
 }
 
 /// The `n` months ending with `last`, oldest first.

@@ -36,6 +36,20 @@ pub enum ExportError {
     Store(#[from] StoreError),
 }
 
+/// The tables a dashboard export can be asked for (`activities` and `members` per village,
+/// `devices` and `people` for administrators).
+pub const TABLES: [&str; 7] = [
+    "overview",
+    "reports",
+    "inspections",
+    "activities",
+    "members",
+    "devices",
+    "people",
+];
+/// The file formats of an export.
+pub const FORMATS: [&str; 2] = ["xlsx", "csv"];
+
 /// What a dashboard export asks for: `TABLE.xlsx` or `TABLE.csv`, of a month, of one village
 /// (activities, members) or one township of the asker's scope.
 pub struct FileQuery<'a> {
@@ -69,7 +83,7 @@ pub async fn file(
         .rsplit_once('.')
         .ok_or(ExportError::BadRequest(ASK))?;
     let t = table_of(store, o, table, q).await?;
-    if ext != "xlsx" && ext != "csv" {
+    if !FORMATS.contains(&ext) {
         return Err(ExportError::BadRequest(ASK));
     }
     let lang = q.lang;

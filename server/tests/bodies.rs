@@ -268,3 +268,36 @@ async fn a_sync_message_with_an_empty_bloom_filter_is_refused() {
         "{reject:?}"
     );
 }
+
+#[tokio::test]
+async fn a_wrong_path_or_encoding_is_answered_in_json() {
+    let s = server(Limits::default()).await;
+    // A chunk index that is not a number: JSON `{code, message}`, not axum's plain text.
+    let zeros = "0".repeat(64);
+    for path in [
+        format!("/v1/blobs/{zeros}/-1"),
+        format!("/v1/blobs/{zeros}/x"),
+    ] {
+        let (st, v) = call(&s.router, Request::get(&path), &s.token, vec![]).await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("malformed_path")),
+            "{path}: {v}"
+        );
+    }
+    // Sync bodies are zstd: another encoding is refused, no header is read as zstd.
+    let with = |enc: &str| Request::post("/v1/sync").header(header::CONTENT_ENCODING, enc);
+    let (st, v) = call(&s.router, with("gzip"), &s.token, idle()).await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some("unsupported_encoding")
+        ),
+        "{v}"
+    );
+    let (st, v) = call(&s.router, with("zstd"), &s.token, idle()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = call(&s.router, Request::post("/v1/sync"), &s.token, idle()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}

@@ -706,7 +706,34 @@ async fn dashboard_answers(url: &str) {
     assert_eq!(st, 200);
     assert!(String::from_utf8(csv).unwrap().contains("Item,Group,Count"));
     assert_eq!(city.bytes("/api/export/nothing.csv").await.0, 404);
-    assert_eq!(city.get("/api/overview?month=2026-13").await.0, 422);
+    // A month is `YYYY-MM` from 1900-01 to 2200-12 and nothing around it, as the OpenAPI
+    // document's pattern says; empty is this month, like absent.
+    for bad in [
+        "2026-13",
+        "2263-01",
+        "1899-12",
+        "2026-5",
+        "%202026-05",
+        "null",
+    ] {
+        let (st, v) = city.get(&format!("/api/overview?month={bad}")).await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (422, Some("invalid")),
+            "{bad}: {v}"
+        );
+    }
+    let (st, ov) = city.get("/api/overview?month=").await;
+    assert_eq!(st, 200);
+    assert_eq!(ov["month"], city.get("/api/overview").await.1["month"]);
+    assert_eq!(city.get("/api/overview?month=2200-12").await.0, 200);
+    // A query parameter given twice is answered like every other error.
+    let (st, v) = city.get("/api/villages/dongfeng?month=x&month=y").await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (400, Some("malformed_query")),
+        "{v}"
+    );
     // The city officer is not an administrator.
     assert_eq!(city.get("/api/admin/devices").await.0, 403);
     assert_eq!(city.bytes("/api/export/devices.csv").await.0, 403);

@@ -540,6 +540,61 @@ async fn openapi_documents_every_route() {
             "#/components/schemas/Error"
         );
     }
+    // What the server reads, the document says: a month's pattern matches exactly the months
+    // the model parses (and empty, which is this month); every export file is listed.
+    let param = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| resolve(&doc, p))
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} {name}"))
+            .clone()
+    };
+    for path in [
+        "/api/overview",
+        "/api/villages/{id}",
+        "/api/charts",
+        "/api/supervision",
+        "/api/export/{file}",
+    ] {
+        let month = param(path, "month");
+        let re = regex::Regex::new(month["schema"]["pattern"].as_str().unwrap()).unwrap();
+        assert!(re.is_match(""), "{path}: empty is this month");
+        for y in [
+            0, 999, 1899, 1900, 1999, 2000, 2026, 2199, 2200, 2201, 3000, 9999,
+        ] {
+            for m in 0..=13 {
+                for s in [format!("{y:04}-{m:02}"), format!("{y}-{m}")] {
+                    assert_eq!(
+                        re.is_match(&s),
+                        zhucun_model::Month::parse(&s).is_some(),
+                        "{path}: {s}"
+                    );
+                }
+            }
+        }
+        let invalid = resolve(&doc, &doc["paths"][path]["get"]["responses"]["422"]);
+        assert_eq!(
+            invalid["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Error",
+            "{path}"
+        );
+    }
+    let files = param("/api/export/{file}", "file")["schema"]["enum"].clone();
+    for f in ["overview.xlsx", "reports.csv", "members.xlsx", "people.csv"] {
+        assert!(files.as_array().unwrap().contains(&Value::from(f)), "{f}");
+    }
+    let hash = param("/v1/blobs/{hash}", "hash");
+    assert_eq!(hash["schema"]["pattern"], zhucun_model::HASH_PATTERN);
+    // A u32 is documented up to 2^32 - 1, not int32's 2^31 - 1.
+    let request = &doc["components"]["schemas"]["SyncRequest"]["properties"];
+    assert_eq!(request["page_bytes"]["maximum"], u32::MAX);
+    assert_eq!(
+        request["version"]["enum"],
+        serde_json::json!([zhucun_protocol::VERSION])
+    );
+
     let enroll = &doc["paths"]["/v1/enroll"]["post"];
     assert_eq!(
         enroll["requestBody"]["content"]["application/json"]["schema"]["$ref"],

@@ -26,7 +26,7 @@ pub use error::{DocError, InvalidField, ModelError, Reason};
 pub use facts::Facts;
 pub use kinds::{AnyRecord, Kind, RecordBody};
 pub use rules::{due, Due, Forbidden, Month, Refused, Role, UnitKind, DUE_SOON_DAYS};
-pub use values::{check_hash, parse_date, parse_month, Attachment, Money};
+pub use values::{check_hash, parse_date, parse_month, Attachment, Money, HASH_PATTERN};
 
 /// A new record id: a UUIDv7 (its time part is only for locality, never trusted for order).
 pub fn new_id() -> uuid::Uuid {

@@ -203,6 +203,11 @@ pub struct Month {
 }
 
 impl Month {
+    /// A month as an API writes it, `YYYY-MM` from 1900-01 to 2200-12, as a regular expression
+    /// (ECMA-262, for the OpenAPI document): exactly what [`Month::parse`] reads when there is
+    /// no space around it.
+    pub const PATTERN: &'static str = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])$";
+
     pub fn new(year: i32, month: u32) -> Option<Month> {
         ((1..=12).contains(&month) && (1900..=2200).contains(&year))
             .then_some(Month { year, month })

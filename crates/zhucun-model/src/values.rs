@@ -187,6 +187,9 @@ pub struct Attachment {
     pub size: u64,
 }
 
+/// What [`check_hash`] accepts, as a regular expression (ECMA-262, for the OpenAPI document).
+pub const HASH_PATTERN: &str = "^[0-9a-f]{64}$";
+
 pub fn check_hash(field: &str, h: &str) -> Result<(), InvalidField> {
     if h.len() == 64
         && h.bytes()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -17,7 +17,7 @@ use super::error::Body;
 use crate::blobs::BlobStatus;
 
 use super::ratelimit::ClientIp;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, PathParams, SyncBody};
 use crate::blobs::{BlobDir, BlobError};
 use crate::devices;
 use crate::identity::now;
@@ -127,9 +127,8 @@ fn sync_body<T: serde::Serialize>(msg: &T) -> Result<(Response, usize), ApiError
 pub async fn sync(
     State(state): State<Arc<AppState>>,
     Device(dev): Device,
-    body: Result<Bytes, BytesRejection>,
+    SyncBody(body): SyncBody,
 ) -> Result<Response, ApiError> {
-    let body = body?;
     let req: SyncRequest = zhucun_protocol::decode(&body, state.limits.max_decoded)?;
     let pushed = req.push.len();
     let units = state.unit_paths().await?;
@@ -180,9 +179,8 @@ pub async fn sync(
 pub async fn sync_doc(
     State(state): State<Arc<AppState>>,
     Device(dev): Device,
-    body: Result<Bytes, BytesRejection>,
+    SyncBody(body): SyncBody,
 ) -> Result<Response, ApiError> {
-    let body = body?;
     let req: DocSyncRequest = zhucun_protocol::decode(&body, state.limits.max_decoded)?;
     let units = state.unit_paths().await?;
     let resp = crate::sync::sync_doc(
@@ -238,7 +236,7 @@ async fn blocking<T: Send + 'static>(
 pub async fn blob_status(
     State(state): State<Arc<AppState>>,
     Device(dev): Device,
-    Path(hash): Path<String>,
+    PathParams(hash): PathParams<String>,
 ) -> Result<Response, ApiError> {
     crate::blobs::check_hash(&hash)?;
     let dir = blob_dir(&state)?;
@@ -275,7 +273,7 @@ pub struct PutQuery {
 pub async fn blob_put(
     State(state): State<Arc<AppState>>,
     Device(dev): Device,
-    Path((hash, idx)): Path<(String, u64)>,
+    PathParams((hash, idx)): PathParams<(String, u64)>,
     query: Result<Query<PutQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -317,7 +315,7 @@ pub async fn blob_put(
 pub async fn blob_get(
     State(state): State<Arc<AppState>>,
     Device(dev): Device,
-    Path((hash, idx)): Path<(String, u64)>,
+    PathParams((hash, idx)): PathParams<(String, u64)>,
 ) -> Result<Response, ApiError> {
     crate::blobs::check_hash(&hash)?;
     // Only attachments of records the device may see; others look missing.

@@ -2,7 +2,7 @@
 //! body ([`Body`], which `zhucun_protocol::ErrorBody` reads), with `Retry-After` where waiting helps. The policies
 //! return their own errors and know no HTTP; each is mapped here once.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -76,6 +76,8 @@ impl ApiError {
 pub const ERROR_CODES: &[&str] = &[
     "malformed_body",
     "malformed_query",
+    "malformed_path",
+    "unsupported_encoding",
     "unsupported_version",
     "too_large",
     "code_invalid",
@@ -215,6 +217,12 @@ impl From<JsonRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(e: QueryRejection) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "malformed_query", e.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_path", e.body_text())
     }
 }
 

@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Request, State};
 use axum::handler::Handler;
 use axum::http::{header, Method, StatusCode};
@@ -166,6 +167,53 @@ where
                 .await?
                 .0,
         ))
+    }
+}
+
+/// The path's parameters, answered like [`JsonBody`] when they do not parse (a chunk index
+/// that is not a number).
+pub struct PathParams<T>(pub T);
+
+impl<S: Send + Sync, T> FromRequestParts<S> for PathParams<T>
+where
+    axum::extract::Path<T>: FromRequestParts<S, Rejection = PathRejection>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        Ok(PathParams(
+            axum::extract::Path::<T>::from_request_parts(parts, state)
+                .await?
+                .0,
+        ))
+    }
+}
+
+/// A sync body as sent: zstd-compressed bytes. A `Content-Encoding` other than `zstd` is
+/// refused (`415 unsupported_encoding`); none at all is read as zstd, the only encoding the
+/// protocol has.
+pub struct SyncBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for SyncBody
+where
+    Bytes: FromRequest<S, Rejection = BytesRejection>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if let Some(enc) = req.headers().get(header::CONTENT_ENCODING) {
+            if !enc.as_bytes().eq_ignore_ascii_case(b"zstd") {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_encoding",
+                    "sync bodies are `Content-Encoding: zstd`",
+                ));
+            }
+        }
+        Ok(SyncBody(Bytes::from_request(req, state).await?))
     }
 }
 

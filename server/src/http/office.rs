@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::error::Body;
 use super::ratelimit::ClientIp;
-use super::{ApiError, AppState, JsonBody, QueryParams};
+use super::{ApiError, AppState, JsonBody, PathParams, QueryParams};
 use crate::admin;
 use crate::dashboard::{self, Month, View};
 use crate::export::{self, Lang};
@@ -243,7 +243,7 @@ fn timed<T: serde::Serialize>(started: Instant, what: &str, body: &T) -> Respons
     path = "/api/overview",
     tag = "dashboard",
     security(("session" = [])),
-    params(("month" = Option<String>, Query, description = "`YYYY-MM` (default: this month)", pattern = r"^[0-9]{4}-[0-9]{2}$")),
+    params(("month" = Option<String>, Query)),
     responses(
         (status = 200, description = "OK", body = dashboard::Overview),
     )
@@ -265,7 +265,7 @@ pub async fn overview(
     path = "/api/villages/{id}",
     tag = "dashboard",
     security(("session" = [])),
-    params(("id" = String, Path, description = "The village's unit id"), ("month" = Option<String>, Query, description = "`YYYY-MM` (default: this month)", pattern = r"^[0-9]{4}-[0-9]{2}$")),
+    params(("id" = String, Path, description = "The village's unit id"), ("month" = Option<String>, Query)),
     responses(
         (status = 200, description = "OK", body = dashboard::VillagePage),
         (status = 403, description = "`out_of_scope`: the village is outside the asker's view", body = Body),
@@ -275,7 +275,7 @@ pub async fn overview(
 pub async fn village(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(p): QueryParams<Params>,
 ) -> Result<Response, ApiError> {
     let t = Instant::now();
@@ -291,7 +291,7 @@ pub async fn village(
     path = "/api/charts",
     tag = "dashboard",
     security(("session" = [])),
-    params(("month" = Option<String>, Query, description = "`YYYY-MM` (default: this month)", pattern = r"^[0-9]{4}-[0-9]{2}$")),
+    params(("month" = Option<String>, Query)),
     responses(
         (status = 200, description = "OK", body = dashboard::Charts),
     )
@@ -313,7 +313,7 @@ pub async fn charts(
     path = "/api/supervision",
     tag = "dashboard",
     security(("session" = [])),
-    params(("month" = Option<String>, Query, description = "`YYYY-MM` (default: this month)", pattern = r"^[0-9]{4}-[0-9]{2}$")),
+    params(("month" = Option<String>, Query)),
     responses(
         (status = 200, description = "OK", body = dashboard::Supervision),
     )
@@ -337,7 +337,7 @@ pub async fn supervision(
     security(("session" = [])),
     params(
         ("file" = String, Path, description = "The table and format, e.g. `overview.xlsx`; docs/dashboard.md lists them"),
-        ("month" = Option<String>, Query, description = "`YYYY-MM` (default: this month)", pattern = r"^[0-9]{4}-[0-9]{2}$"),
+        ("month" = Option<String>, Query),
         ("village" = Option<String>, Query, description = "One village's rows (the tables per village)"),
         ("township" = Option<String>, Query, description = "One township's villages of the asker's view"),
         ("lang" = Option<String>, Query, description = "`en` for English headings; otherwise Chinese"),
@@ -354,7 +354,7 @@ pub async fn supervision(
 pub async fn export_file(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
-    Path(file): Path<String>,
+    PathParams(file): PathParams<String>,
     QueryParams(p): QueryParams<Params>,
 ) -> Result<Response, ApiError> {
     let q = export::FileQuery {
@@ -614,7 +614,7 @@ pub async fn admin_devices(
 pub async fn admin_revoke(
     State(state): State<Arc<AppState>>,
     OfficeUser(o): OfficeUser,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     admin::revoke_for(state.store.as_ref(), &o, &id, now()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -15,6 +15,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::error::Body;
 use super::{device, office, ops, COOKIE, CSRF_HEADER};
+use crate::export;
+use zhucun_model::Month;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -78,7 +80,9 @@ pub fn json() -> &'static str {
 
 /// The document.
 pub fn document() -> Document {
-    ApiDoc::openapi()
+    let mut v = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
+    unsigned_ranges(&mut v);
+    serde_json::from_value(v).expect("the OpenAPI document reads back")
 }
 
 /// An answer the error body carries.
@@ -138,12 +142,11 @@ impl Modify for Shared {
         components.add_security_scheme(
             "csrf",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "X-CSRF-Token",
+                CSRF_HEADER,
                 "The session's `csrf` from `POST /api/login` or `GET /api/session`: every \
                  change a session makes carries it.",
             ))),
         );
-        debug_assert!(CSRF_HEADER.eq_ignore_ascii_case("X-CSRF-Token"));
 
         // The protocol crate knows no roles or unit kinds: it writes them as strings.
         for (schema, field, enumeration) in [
@@ -153,6 +156,25 @@ impl Modify for Shared {
             if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut(schema) {
                 o.properties
                     .insert(field.to_string(), Ref::from_schema_name(enumeration).into());
+            }
+        }
+
+        // Every sync message starts with the protocol version this build speaks; another is
+        // refused (`unsupported_version`).
+        for schema in [
+            "SyncRequest",
+            "SyncResponse",
+            "DocSyncRequest",
+            "DocSyncResponse",
+        ] {
+            if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut(schema) {
+                o.properties.insert(
+                    "version".to_string(),
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .enum_values(Some([zhucun_protocol::VERSION]))
+                        .into(),
+                );
             }
         }
 
@@ -211,6 +233,34 @@ impl Modify for Shared {
                 ) {
                     add(op, "400", "`malformed_body`: not JSON of this shape");
                     add(op, "422", "`invalid`: a field of the wrong type or value");
+                    if path != "/v1/enroll" {
+                        add(
+                            op,
+                            "415",
+                            "`malformed_body`: the body is not `Content-Type: application/json`",
+                        );
+                    }
+                }
+                let mut month = false;
+                for p in op.parameters.iter_mut().flatten() {
+                    let RefOr::T(p) = p else { continue };
+                    describe(path, p);
+                    month |= p.parameter_in == ParameterIn::Query && p.name == "month";
+                }
+                if month {
+                    add(op, "422", "`invalid`: `month` is not a month");
+                }
+                if op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path))
+                {
+                    add(
+                        op,
+                        "400",
+                        "`malformed_path`: a path parameter of the wrong type",
+                    );
                 }
                 if op
                     .parameters
@@ -233,6 +283,11 @@ impl Modify for Shared {
                     add(op, "500", "`internal`: the server failed; the log says why");
                 }
                 if sync {
+                    add(
+                        op,
+                        "415",
+                        "`unsupported_encoding`: a `Content-Encoding` other than `zstd`",
+                    );
                     op.parameters
                         .get_or_insert_with(Vec::new)
                         .push(RefOr::T(content_encoding()));
@@ -253,11 +308,70 @@ impl Modify for Shared {
     }
 }
 
+/// What a parameter of a kind is, wherever it appears: the pattern or the values the server
+/// reads, from the one place that reads them.
+fn describe(path: &str, p: &mut Parameter) {
+    let pattern = |pattern: &str| -> Option<RefOr<Schema>> {
+        Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern))
+                .into(),
+        )
+    };
+    match (p.parameter_in.clone(), p.name.as_str()) {
+        (ParameterIn::Query, "month") => {
+            // Empty, like absent, is this month (the dashboard sends `month=` for it).
+            let month = &Month::PATTERN[1..Month::PATTERN.len() - 1];
+            p.schema = pattern(&format!("^({month})?$"));
+            p.description =
+                Some("`YYYY-MM`, from 1900-01 to 2200-12; absent or empty: this month".to_string());
+        }
+        (ParameterIn::Path, "hash") => p.schema = pattern(zhucun_model::HASH_PATTERN),
+        (ParameterIn::Path, "file") if path == "/api/export/{file}" => {
+            let files = export::TABLES
+                .iter()
+                .flat_map(|t| export::FORMATS.iter().map(move |f| format!("{t}.{f}")));
+            p.schema = Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(files))
+                    .into(),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// utoipa writes Rust's unsigned integers as `int32` or `int64` with `minimum: 0`, which says
+/// a `u32` ends at 2^31 - 1 and a `u64` at 2^63 - 1: a client would take the upper half as out
+/// of range. Say the real range (the API has no `u8` or `u16` fields).
+fn unsigned_ranges(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            let unsigned = o.get("minimum").and_then(|m| m.as_u64()) == Some(0);
+            let max = match o.get("format").and_then(|f| f.as_str()) {
+                Some("int32") if unsigned => Some(u64::from(u32::MAX)),
+                Some("int64") if unsigned => Some(u64::MAX),
+                _ => None,
+            };
+            if let Some(max) = max {
+                o.remove("format");
+                o.entry("maximum").or_insert(max.into());
+            }
+            o.values_mut().for_each(unsigned_ranges);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(unsigned_ranges),
+        _ => {}
+    }
+}
+
 fn content_encoding() -> Parameter {
+    // Optional: a body without it is read as zstd, the only encoding the protocol has.
     ParameterBuilder::new()
         .name("Content-Encoding")
         .parameter_in(ParameterIn::Header)
-        .required(Required::True)
+        .required(Required::False)
         .description(Some("Sync bodies are zstd-compressed CBOR."))
         .schema(Some(always("zstd")))
         .build()
