@@ -7,7 +7,7 @@
 //!   PostgreSQL) while several clients save and sync; every edit a client saw the server
 //!   acknowledge is on the server before anyone syncs again, and all converge afterwards.
 //!
-//! `ZHUCUN_SYNC_KILLS` (default 100) and `ZHUCUN_SERVER_KILLS` (default 50) set the kills,
+//! `ZHUCUN_SYNC_KILLS` (default 40) and `ZHUCUN_SERVER_KILLS` (default 20) set the kills,
 //! `ZHUCUN_SEED` replays a run. (`crates/zhucun-cli/tests/crash.rs` kills saves.)
 
 use std::collections::HashMap;
@@ -79,7 +79,7 @@ impl RoundWatch {
 
 #[test]
 fn sigkill_during_client_sync_loses_nothing() {
-    let kills = env_count("ZHUCUN_SYNC_KILLS", 100);
+    let kills = env_count("ZHUCUN_SYNC_KILLS", 40);
     let seed = seed("client sync crash");
     let mut rng = StdRng::seed_from_u64(seed);
     let b = Backend::Sqlite(tempfile::tempdir().unwrap());
@@ -471,7 +471,7 @@ fn server_kills(b: &Backend, kills: u64, seed: u64) {
 
 #[test]
 fn sigkill_of_the_server_during_sync_loses_no_acknowledged_edit() {
-    let kills = env_count("ZHUCUN_SERVER_KILLS", 50);
+    let kills = env_count("ZHUCUN_SERVER_KILLS", 20);
     let seed = seed("server crash");
     for b in Backend::all() {
         server_kills(&b, kills, seed);

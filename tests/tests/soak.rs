@@ -3,7 +3,7 @@
 //! the same records too, with the server SIGKILLed and restarted half way. Afterwards, with a
 //! clean link: not one acknowledged save is lost and every device and the server hold the same.
 //!
-//! `ZHUCUN_SOAK_SECS` (default 30 per backend) sets the duration, `ZHUCUN_SEED` replays the
+//! `ZHUCUN_SOAK_SECS` (default 10 per backend) sets the duration, `ZHUCUN_SEED` replays the
 //! choice of operations (timing is real, so a replay is close, not identical).
 
 use std::collections::HashMap;
@@ -225,7 +225,7 @@ fn soak(b: &Backend, secs: u64, seed: u64) {
 
 #[test]
 fn soak_through_a_faulty_link_with_a_server_restart() {
-    let secs = env_count("ZHUCUN_SOAK_SECS", 30);
+    let secs = env_count("ZHUCUN_SOAK_SECS", 10);
     let seed = seed("soak");
     for b in Backend::all() {
         soak(&b, secs, seed);

@@ -3,7 +3,7 @@
 //! `PRAGMA integrity_check`, every save the CLI acknowledged must be there, and every record
 //! must hold either its last acknowledged version or a later one it was being given.
 //!
-//! `ZHUCUN_CRASH_KILLS` sets the number of kills (default 100), `ZHUCUN_SEED` replays a run.
+//! `ZHUCUN_CRASH_KILLS` sets the number of kills (default 40), `ZHUCUN_SEED` replays a run.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -30,7 +30,7 @@ fn sigkill_during_saves_loses_no_acknowledged_save() {
     let kills: usize = std::env::var("ZHUCUN_CRASH_KILLS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
+        .unwrap_or(40);
     let seed: u64 = std::env::var("ZHUCUN_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
