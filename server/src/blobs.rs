@@ -373,10 +373,12 @@ impl BlobDir {
             return Err(BlobError::HashMismatch(h.into()));
         }
         let done = self.complete_path(h);
-        if let Some(p) = done.parent() {
-            std::fs::create_dir_all(p)?;
-        }
+        let parent = done.parent().unwrap_or(&self.root).to_path_buf();
+        std::fs::create_dir_all(&parent)?;
         std::fs::rename(&tmp, &done)?;
+        // The rename is durable only once its directory is: a power loss must not drop a
+        // photo the device was told is complete (it would never upload it again).
+        sync_dir(&parent)?;
         // Another assembly of the same blob may have removed it already.
         let _ = std::fs::remove_dir_all(&dir);
         Ok(())
@@ -436,7 +438,20 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
-    std::fs::rename(tmp, path)
+    std::fs::rename(tmp, path)?;
+    match path.parent() {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
+    }
+}
+
+/// Make the entries of `dir` (a rename into it) durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -244,6 +244,7 @@ async fn run(cli: Cli) -> Result<()> {
                 ..Default::default()
             };
             let store = open_store(&db).await?;
+            store.claim_server().await?;
             let dashboard_dir = dashboard_dir
                 .or(file.dashboard_dir)
                 .or_else(|| Some(PathBuf::from("ui/dist-dashboard")))

@@ -116,9 +116,26 @@ fn plan_one(
             "heads are not change hashes",
         ));
     };
+    // A record's size: the pushed changes counted before they are expanded, and with what is
+    // stored within one record's limits (a record over them could not be pulled whole by any
+    // device, and would cost every push on it the work of expanding it). What is stored is
+    // within them, so loading and merging it is bounded work.
+    let pushed_ops = match pushed_within_limits(stored, &push.changes) {
+        Ok(n) => n,
+        Err((code, why)) => return Planned::Reject(reject(id, code, why)),
+    };
     let actor = ActorId::from(&b"zhucun-server"[..]);
     let (mut doc, old) = match stored {
         Some(s) => match RecordDoc::load(&s.bytes, actor) {
+            // Scope before anything else: a refusal of a record the device cannot see
+            // (validation, schema) would quote its stored values.
+            Ok(d) if !visible(dev, units, &d) => {
+                return Planned::Reject(reject(
+                    id,
+                    RejectCode::OutOfScope,
+                    "record is outside this device's scope",
+                ))
+            }
             Ok(d) => {
                 let old_rec = d.record().ok();
                 let old_header = d.header().ok();
@@ -140,6 +157,20 @@ fn plan_one(
     let before = doc.heads();
     if let Err(e) = doc.apply_change_bytes(&push.changes) {
         return Planned::Reject(reject(id, RejectCode::Malformed, e.to_string()));
+    }
+    // What the record's history holds with the pushed changes (those the server had already
+    // count once): the work so far was bounded by what is stored and one push's limit.
+    let total = doc.history_ops();
+    if total > zhucun_model::wire::MAX_OPS_PER_RECORD {
+        return Planned::Reject(reject(
+            id,
+            RejectCode::Invalid,
+            format!(
+                "the record would hold more than {} operations ({total} with the {pushed_ops} \
+                 pushed): start a new record",
+                zhucun_model::wire::MAX_OPS_PER_RECORD
+            ),
+        ));
     }
     if !doc.missing_deps().is_empty() {
         // The server lacks changes these depend on (restored from a backup, or a replica
@@ -284,6 +315,28 @@ fn plan_one(
         ack,
         new_blobs,
     )
+}
+
+/// What a push would make of a record's size, counted before Automerge expands the pushed
+/// changes: its saved bytes within `MAX_RECORD_BYTES`, and the operations pushed (returned).
+/// Changes over the operation limit by themselves are malformed (no zhucun device makes them).
+fn pushed_within_limits(
+    stored: Option<&StoredDoc>,
+    pushed: &[serde_bytes::ByteBuf],
+) -> Result<u64, (RejectCode, String)> {
+    use zhucun_model::wire::{count_ops, Accept, MAX_OPS_PER_RECORD, MAX_RECORD_BYTES};
+    let stored_bytes = stored.map_or(0, |s| s.bytes.len());
+    let pushed_bytes: usize = pushed.iter().map(|c| c.len()).sum();
+    if stored_bytes + pushed_bytes > MAX_RECORD_BYTES {
+        return Err((
+            RejectCode::Invalid,
+            format!(
+                "the record would take more than {MAX_RECORD_BYTES} bytes ({stored_bytes} \
+                 stored, {pushed_bytes} pushed): start a new record"
+            ),
+        ));
+    }
+    count_ops(pushed, MAX_OPS_PER_RECORD, Accept::Changes).map_err(|e| (RejectCode::Malformed, e))
 }
 
 /// A record may newly refer to an attachment that records outside the device's scope refer
@@ -482,7 +535,8 @@ pub async fn sync_with_blobs(
 }
 
 /// Serve one `POST /v1/sync/doc`: a round of Automerge's sync protocol for one record, the
-/// server's sync state carried by the device between rounds.
+/// server's sync state carried by the device between rounds. The Automerge work runs off the
+/// async workers, as a push's does.
 pub async fn sync_doc(
     store: &dyn Store,
     units: &UnitPaths,
@@ -490,7 +544,7 @@ pub async fn sync_doc(
     req: DocSyncRequest,
     blobs: Option<&BlobDir>,
 ) -> Result<DocSyncResponse, StoreError> {
-    use zhucun_model::automerge::sync::State;
+    let req = std::sync::Arc::new(req);
     let mut attempt = 0;
     loop {
         let stored = store
@@ -498,105 +552,140 @@ pub async fn sync_doc(
             .await?
             .into_iter()
             .next();
-        let mut state = match &req.server_state {
-            Some(b) => State::decode(b).unwrap_or_else(|_| State::new()),
-            None => State::new(),
+        let plan = {
+            let (dev, units, req) = (dev.clone(), units.clone(), req.clone());
+            tokio::task::spawn_blocking(move || plan_doc(&dev, &units, &req, stored.as_ref()))
+                .await
+                .map_err(|e| StoreError::Backend(format!("a record's sync round failed: {e}")))??
         };
-        let actor = ActorId::from(&b"zhucun-server"[..]);
-        let mut doc = match &stored {
-            Some(s) => RecordDoc::load(&s.bytes, actor)
-                .map_err(|e| StoreError::Backend(format!("stored record unreadable: {e}")))?,
-            None => RecordDoc::from_autocommit(AutoCommit::new().with_actor(actor)),
-        };
-        // Scope first: the stored record must be visible to this device before anything of it
-        // is read or written through the sync protocol.
-        if stored.is_some() {
-            let rec = doc.record().ok();
-            let village = doc.header().map(|h| h.village).unwrap_or_default();
-            let visible = record_units(&village, rec.as_ref())
+        if let Some((write, new_blobs)) = plan.write {
+            if let Some(r) = claim_check(store, blobs, dev, &req.id, &new_blobs).await? {
+                return Ok(DocSyncResponse {
+                    version: VERSION,
+                    message: None,
+                    server_state: serde_bytes::ByteBuf::from(plan.state_before),
+                    reject: Some(r),
+                });
+            }
+            match store.commit(&dev.device_id, &[*write]).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict(_)) if attempt < 8 => {
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        return Ok(plan.answer);
+    }
+}
+
+/// One record's sync round, decided without the store: what to write first (if anything, with
+/// the attachments it newly names), and the answer.
+struct DocPlan {
+    write: Option<(Box<RecordWrite>, Vec<String>)>,
+    /// The server's sync state before the answer was generated: sent back if the write is
+    /// refused after all (an attachment claim).
+    state_before: Vec<u8>,
+    answer: DocSyncResponse,
+}
+
+fn plan_doc(
+    dev: &DeviceAuth,
+    units: &UnitPaths,
+    req: &DocSyncRequest,
+    stored: Option<&StoredDoc>,
+) -> Result<DocPlan, StoreError> {
+    use zhucun_model::automerge::sync::State;
+    let refuse = |state: &State, r: Reject| DocPlan {
+        write: None,
+        state_before: state.encode(),
+        answer: DocSyncResponse {
+            version: VERSION,
+            message: None,
+            server_state: serde_bytes::ByteBuf::from(state.encode()),
+            reject: Some(r),
+        },
+    };
+    let mut state = match &req.server_state {
+        Some(b) => State::decode(b).unwrap_or_else(|_| State::new()),
+        None => State::new(),
+    };
+    let actor = ActorId::from(&b"zhucun-server"[..]);
+    let mut doc = match stored {
+        Some(s) => RecordDoc::load(&s.bytes, actor)
+            .map_err(|e| StoreError::Backend(format!("stored record unreadable: {e}")))?,
+        None => RecordDoc::from_autocommit(AutoCommit::new().with_actor(actor)),
+    };
+    // Scope first: the stored record must be visible to this device before anything of it
+    // is read or written through the sync protocol.
+    if stored.is_some() && !visible(dev, units, &doc) {
+        return Ok(refuse(
+            &State::new(),
+            reject(
+                &req.id,
+                RejectCode::OutOfScope,
+                "record is outside this device's scope",
+            ),
+        ));
+    }
+    let before = doc.heads();
+    if let Some(m) = &req.message {
+        if let Err(e) = doc.receive_sync_message(&mut state, m) {
+            return Ok(refuse(
+                &State::new(),
+                reject(&req.id, RejectCode::Malformed, e.to_string()),
+            ));
+        }
+    }
+    let mut write = None;
+    if doc.heads() != before && doc.missing_deps().is_empty() {
+        // New changes arrived: the same checks as a push, as one record.
+        let changes = doc.changes_since(&before);
+        let push = PushRecord {
+            id: req.id.clone(),
+            base_heads: Vec::new(),
+            changes: changes
+                .into_iter()
+                .map(serde_bytes::ByteBuf::from)
+                .collect(),
+            heads: doc
+                .heads()
                 .iter()
-                .filter_map(|u| units.get(u))
-                .any(|p| in_scope(p, &dev.scope_paths));
-            if !visible {
-                return Ok(DocSyncResponse {
-                    version: VERSION,
-                    message: None,
-                    server_state: serde_bytes::ByteBuf::from(State::new().encode()),
-                    reject: Some(reject(
-                        &req.id,
-                        RejectCode::OutOfScope,
-                        "record is outside this device's scope",
-                    )),
-                });
-            }
+                .map(|h| zhucun_protocol::hash(&h.0))
+                .collect(),
+        };
+        match plan_one(dev, units, &push, stored) {
+            Planned::Write(w, _, new_blobs) => write = Some((w, new_blobs)),
+            Planned::Reject(r) => return Ok(refuse(&state, r)),
+            Planned::Ack(_) | Planned::Resync(_) | Planned::Later => {}
         }
-        let before = doc.heads();
-        if let Some(m) = &req.message {
-            if let Err(e) = doc.receive_sync_message(&mut state, m) {
-                return Ok(DocSyncResponse {
-                    version: VERSION,
-                    message: None,
-                    server_state: serde_bytes::ByteBuf::from(State::new().encode()),
-                    reject: Some(reject(&req.id, RejectCode::Malformed, e.to_string())),
-                });
-            }
-        }
-        if doc.heads() != before && doc.missing_deps().is_empty() {
-            // New changes arrived: the same checks as a push, as one record.
-            let changes = doc.changes_since(&before);
-            let push = PushRecord {
-                id: req.id.clone(),
-                base_heads: Vec::new(),
-                changes: changes
-                    .into_iter()
-                    .map(serde_bytes::ByteBuf::from)
-                    .collect(),
-                heads: doc
-                    .heads()
-                    .iter()
-                    .map(|h| zhucun_protocol::hash(&h.0))
-                    .collect(),
-            };
-            let planned = match plan_one(dev, units, &push, stored.as_ref()) {
-                Planned::Write(w, a, new_blobs) => {
-                    match claim_check(store, blobs, dev, &req.id, &new_blobs).await? {
-                        Some(r) => Planned::Reject(r),
-                        None => Planned::Write(w, a, new_blobs),
-                    }
-                }
-                other => other,
-            };
-            match planned {
-                Planned::Write(w, _, _) => match store.commit(&dev.device_id, &[*w]).await {
-                    Ok(()) => {}
-                    Err(StoreError::Conflict(_)) if attempt < 8 => {
-                        attempt += 1;
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                },
-                Planned::Reject(r) => {
-                    return Ok(DocSyncResponse {
-                        version: VERSION,
-                        message: None,
-                        server_state: serde_bytes::ByteBuf::from(state.encode()),
-                        reject: Some(r),
-                    })
-                }
-                Planned::Ack(_) | Planned::Resync(_) | Planned::Later => {}
-            }
-        }
-        // (With holes in what arrived, nothing was stored; the reply asks for what is missing.)
-        let message = doc
-            .generate_sync_message(&mut state)
-            .map(serde_bytes::ByteBuf::from);
-        return Ok(DocSyncResponse {
+    }
+    // (With holes in what arrived, nothing is stored; the reply asks for what is missing.)
+    let state_before = state.encode();
+    let message = doc
+        .generate_sync_message(&mut state)
+        .map(serde_bytes::ByteBuf::from);
+    Ok(DocPlan {
+        write,
+        state_before,
+        answer: DocSyncResponse {
             version: VERSION,
             message,
             server_state: serde_bytes::ByteBuf::from(state.encode()),
             reject: None,
-        });
-    }
+        },
+    })
+}
+
+/// Whether a stored record reaches a unit in the device's scope.
+fn visible(dev: &DeviceAuth, units: &UnitPaths, doc: &RecordDoc) -> bool {
+    let rec = doc.record().ok();
+    let village = doc.header().map(|h| h.village).unwrap_or_default();
+    record_units(&village, rec.as_ref())
+        .iter()
+        .filter_map(|u| units.get(u))
+        .any(|p| in_scope(p, &dev.scope_paths))
 }
 
 #[cfg(test)]

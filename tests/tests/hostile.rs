@@ -131,6 +131,14 @@ fn all_changes(doc: &mut AutoCommit) -> Vec<u8> {
         .collect()
 }
 
+/// The summary text of an activity's document.
+fn summary_of(doc: &AutoCommit) -> automerge::ObjId {
+    match automerge::ReadDoc::get(doc, automerge::ROOT, "summary").unwrap() {
+        Some((_, id)) => id,
+        None => panic!("the record has a summary"),
+    }
+}
+
 /// One Automerge change to `doc` setting `field`, as raw bytes.
 fn change_setting(doc: &mut AutoCommit, field: &str, value: &str) -> Vec<u8> {
     doc.put(automerge::ROOT, field, value).unwrap();
@@ -1236,10 +1244,7 @@ fn a_push_that_would_expand_past_the_operation_limit_is_refused() {
     // One change that inserts a million and one characters into the summary: a few
     // megabytes on the wire, a million operations once Automerge expands it.
     let mut doc = doc_of(&c, &big);
-    let summary = match automerge::ReadDoc::get(&doc, automerge::ROOT, "summary").unwrap() {
-        Some((_, id)) => id,
-        None => panic!("the record has a summary"),
-    };
+    let summary = summary_of(&doc);
     doc.splice_text(&summary, 0, 0, &"党".repeat(1_000_001))
         .unwrap();
     doc.commit();
@@ -1296,5 +1301,300 @@ fn a_push_that_would_expand_past_the_operation_limit_is_refused() {
     println!(
         "operation limit: a {} KB change of 1,000,001 operations refused before it was expanded",
         huge.len() / 1024
+    );
+}
+
+#[test]
+fn a_record_cannot_be_grown_past_its_limit_by_small_pushes() {
+    let b = Backend::Sqlite(tempfile::tempdir().unwrap());
+    let db = b.url();
+    let codes = demo(&db);
+    let server = Server::start(&db);
+    let c = Client::new();
+    c.enroll(&server.url, &codes["li-ming"]);
+    let id = c.put(
+        "activity",
+        &json!({"activity_kind": "party_lecture", "date": "2026-05-08", "topic": "长",
+            "lecturer": "李明", "summary": "开始"}),
+    );
+    c.sync();
+    let http = Http::new();
+    let tok = token_of(&http.enroll(&server.url, &issue_code(&db, "li-ming"), "raw"));
+    // Pushes of 400,000 operations each, every one within the limit of a push: the record
+    // grows by each until the next would take it past one record's limit.
+    let mut doc = doc_of(&c, &id);
+    let summary = summary_of(&doc);
+    let mut landed = 0;
+    let mut refused = None;
+    for _ in 0..3 {
+        // Typed and deleted again: 400,000 operations, and the record stays valid.
+        doc.splice_text(&summary, 0, 0, &"党".repeat(200_000))
+            .unwrap();
+        doc.splice_text(&summary, 0, 200_000, "").unwrap();
+        doc.commit();
+        let change = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+        let a = http.send(
+            "POST",
+            &format!("{}/v1/sync", server.url),
+            Some(&tok),
+            &[],
+            sync_req(vec![PushRecord {
+                id: id.clone(),
+                base_heads: vec![],
+                changes: vec![serde_bytes::ByteBuf::from(change)],
+                heads: vec![],
+            }]),
+        );
+        assert_eq!(a.status, 200);
+        let r: SyncResponse = decode(&a.body, 1 << 26).unwrap();
+        match r.rejects.first() {
+            None => landed += 1,
+            Some(rej) => {
+                refused = Some(rej.clone());
+                break;
+            }
+        }
+    }
+    assert_eq!(landed, 2, "two pushes land: 800,000 operations");
+    let rej = refused.expect("the third push is refused");
+    assert_eq!(rej.code, RejectCode::Invalid, "{}", rej.message);
+    assert!(
+        rej.message.contains("more than 1000000 operations"),
+        "{}",
+        rej.message
+    );
+    // The village's devices still sync: a new one gets the record whole.
+    let fresh = Client::new();
+    fresh.enroll(&server.url, &issue_code(&db, "li-ming"));
+    fresh.sync();
+    let rec = fresh.json(&["get", &id, "--json"], None)["record"].clone();
+    assert_eq!(rec["summary"], "开始", "the record as the server holds it");
+    println!(
+        "record limit: two pushes of 400,000 operations landed, the third refused: {}",
+        rej.message
+    );
+}
+
+#[test]
+fn a_device_outside_a_records_reach_learns_nothing_of_it_from_a_refusal() {
+    let b = Backend::Sqlite(tempfile::tempdir().unwrap());
+    let db = b.url();
+    let codes = demo(&db);
+    let server = Server::start(&db);
+    let village = Client::new();
+    village.enroll(&server.url, &codes["li-ming"]);
+    let member = village.put(
+        "member",
+        &json!({"name": "王建国", "gender": "male", "stage": "full",
+            "birth_date": "1968-05-02", "full_on": "1995-07-01"}),
+    );
+    village.sync();
+    // A device of another street that knows the record's id pushes an edit on top of it
+    // that validation would refuse, quoting the stored birth date.
+    let http = Http::new();
+    let tok = token_of(&http.enroll(&server.url, &codes["chen-jing"], "street"));
+    let mut doc = doc_of(&village, &member);
+    change_setting(&mut doc, "full_on", "1960-01-01");
+    let a = http.send(
+        "POST",
+        &format!("{}/v1/sync", server.url),
+        Some(&tok),
+        &[],
+        sync_req(vec![PushRecord {
+            id: member.clone(),
+            base_heads: vec![],
+            changes: vec![serde_bytes::ByteBuf::from(all_changes(&mut doc))],
+            heads: vec![],
+        }]),
+    );
+    assert_eq!(a.status, 200);
+    let r: SyncResponse = decode(&a.body, 1 << 26).unwrap();
+    assert_eq!(r.rejects.len(), 1, "{:?}", r);
+    let rej = &r.rejects[0];
+    assert_eq!(rej.code, RejectCode::OutOfScope, "{}", rej.message);
+    for stored in ["1968", "1995", "王建国", "male"] {
+        assert!(!rej.message.contains(stored), "{}", rej.message);
+    }
+    // And nothing changed on the server.
+    let export: Value = serde_json::from_str(&server_export(&db)).unwrap();
+    let rec = export["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == json!(member))
+        .cloned()
+        .unwrap();
+    assert_eq!(rec["full_on"], "1995-07-01");
+}
+
+#[test]
+fn a_second_server_on_one_sqlite_file_is_refused_at_start() {
+    let b = Backend::Sqlite(tempfile::tempdir().unwrap());
+    let db = b.url();
+    demo(&db);
+    let server = Server::start(&db);
+    let blobs = tempfile::tempdir().unwrap();
+    let second = server_cmd(
+        &db,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--blob-dir",
+            blobs.path().to_str().unwrap(),
+        ],
+    );
+    assert!(!second.status.success(), "a second server started");
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains("served by another zhucun-server"),
+        "the refusal names the reason: {said}"
+    );
+    // Administration on the served file still works, and the first server serves on.
+    let code = issue_code(&db, "li-ming");
+    let c = Client::new();
+    c.enroll(&server.url, &code);
+    c.put(
+        "activity",
+        &json!({"activity_kind": "party_lecture", "date": "2026-05-08", "topic": "党课",
+            "lecturer": "李明"}),
+    );
+    assert_eq!(c.sync()["rejected"], 0);
+}
+
+#[test]
+fn slow_enrolment_bodies_do_not_hold_the_route_for_others() {
+    use std::net::{SocketAddr, TcpStream};
+    let b = Backend::Sqlite(tempfile::tempdir().unwrap());
+    let db = b.url();
+    let codes = demo(&db);
+    let server = Server::start(&db);
+    let addr: SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
+    // 256 enrolments whose bodies trickle in (one byte of a hundred), from one address:
+    // as many as the route takes at once.
+    let slow: Vec<TcpStream> = (0..256)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            write!(
+                s,
+                "POST /v1/enroll HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+                 Content-Length: 100\r\n\r\n{{"
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Someone else enrols at once.
+    let started = std::time::Instant::now();
+    let other = Http::from(Some("127.0.0.2".parse().unwrap()));
+    let a = other.enroll(&server.url, &codes["li-ming"], "在乡镇办公室");
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let waited = started.elapsed();
+    // The slow ones are answered: 429 beyond the address's few open requests, 408 for those
+    // whose body did not come in time.
+    let mut answers = std::collections::BTreeMap::new();
+    for mut s in slow {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let mut head = [0u8; 12];
+        let status = match s.read_exact(&mut head) {
+            Ok(()) => String::from_utf8_lossy(&head[9..12]).to_string(),
+            Err(_) => "none".to_string(),
+        };
+        *answers.entry(status).or_insert(0) += 1;
+    }
+    assert_eq!(answers.get("408"), Some(&4), "{answers:?}");
+    assert_eq!(answers.get("429"), Some(&252), "{answers:?}");
+    println!("slow bodies: another address enrolled in {waited:?}; the slow ones got {answers:?}");
+}
+
+#[test]
+fn a_heavy_record_sync_does_not_stall_the_server() {
+    use automerge::sync::{Message, State, SyncDoc};
+    let b = Backend::Sqlite(tempfile::tempdir().unwrap());
+    let db = b.url();
+    demo(&db);
+    let server = Server::start(&db);
+    let c = Client::new();
+    c.enroll(&server.url, &issue_code(&db, "li-ming"));
+    // A record the server has not seen, of 900,000 operations (within one record's limit),
+    // sent through the sync protocol.
+    let id = c.put(
+        "activity",
+        &json!({"activity_kind": "party_lecture", "date": "2026-05-08", "topic": "长",
+            "lecturer": "李明", "summary": "开始"}),
+    );
+    let mut doc = doc_of(&c, &id);
+    let summary = summary_of(&doc);
+    doc.splice_text(&summary, 0, 0, &"党".repeat(450_000))
+        .unwrap();
+    doc.splice_text(&summary, 0, 450_000, "").unwrap();
+    doc.commit();
+    let http = Http::new();
+    let tok = token_of(&http.enroll(&server.url, &issue_code(&db, "li-ming"), "raw"));
+    let url = format!("{}/v1/sync/doc", server.url);
+    let round = |http: &Http, message: Option<Message>, state: Option<Vec<u8>>| {
+        let a = http.send(
+            "POST",
+            &url,
+            Some(&tok),
+            &[],
+            encode(&DocSyncRequest {
+                version: VERSION,
+                id: id.clone(),
+                message: message.map(|m| serde_bytes::ByteBuf::from(m.encode())),
+                server_state: state.map(serde_bytes::ByteBuf::from),
+            })
+            .unwrap(),
+        );
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+        decode::<DocSyncResponse>(&a.body, 1 << 26).unwrap()
+    };
+    // The first round says what each side has; the second carries the changes.
+    let mut mine = State::new();
+    let first = doc.sync().generate_sync_message(&mut mine);
+    let answer = round(&http, first, None);
+    if let Some(m) = &answer.message {
+        doc.sync()
+            .receive_sync_message(&mut mine, Message::decode(m).unwrap())
+            .unwrap();
+    }
+    let heavy = doc
+        .sync()
+        .generate_sync_message(&mut mine)
+        .expect("changes to send");
+    let state = answer.server_state.into_vec();
+    // Two of them at once, and the operator's health check meanwhile.
+    let started = std::time::Instant::now();
+    let took = std::thread::scope(|s| {
+        let heavy_rounds: Vec<_> = (0..2)
+            .map(|_| {
+                let (heavy, state, round) = (heavy.clone(), state.clone(), &round);
+                s.spawn(move || {
+                    let r = round(&Http::new(), Some(heavy), Some(state));
+                    assert!(r.reject.is_none(), "{:?}", r.reject);
+                    started.elapsed()
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let health = http.send("GET", &format!("{}/healthz", server.url), None, &[], vec![]);
+        assert_eq!(health.status, 200);
+        let answered = started.elapsed();
+        let heavy_took: Vec<_> = heavy_rounds
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        (answered, heavy_took)
+    });
+    println!(
+        "a heavy record sync: two rounds of 900,000 operations ended after {:?}; /healthz answered after {:?}",
+        took.1, took.0
+    );
+    // Answered while the heavy rounds ran, not after them.
+    assert!(
+        took.1.iter().any(|h| *h > took.0),
+        "/healthz waited for the heavy rounds: {took:?}"
     );
 }

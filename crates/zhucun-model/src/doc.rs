@@ -178,6 +178,29 @@ impl RecordDoc {
         self.doc.get_heads()
     }
 
+    /// The operations of the record's whole history, as its changes carry them (what a
+    /// device pulls of it at most; a deletion is an operation too).
+    pub fn history_ops(&mut self) -> u64 {
+        self.doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.len() as u64)
+            .sum()
+    }
+
+    /// Whether the record's history is within one record's operations
+    /// (`wire::MAX_OPS_PER_RECORD`, the most a device pulls of one record): checked on the
+    /// device before an edit is saved, as the server checks before it takes a push.
+    pub fn check_size(&mut self) -> Result<(), DocError> {
+        let ops = self.history_ops();
+        let max = crate::wire::MAX_OPS_PER_RECORD;
+        if ops > max {
+            Err(DocError::TooLarge { ops, max })
+        } else {
+            Ok(())
+        }
+    }
+
     pub fn save(&mut self) -> Vec<u8> {
         self.doc.save()
     }

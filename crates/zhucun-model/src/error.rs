@@ -68,6 +68,10 @@ pub enum DocError {
     /// zhucun peer sends, bytes cut short): see `wire`.
     #[error("changes refused: {0}")]
     Changes(String),
+    /// A record that would pass one record's limits (`wire::MAX_OPS_PER_RECORD`): no device
+    /// could pull it whole. The edit is not saved.
+    #[error("the record would hold {ops} operations, more than one record may ({max}): start a new record")]
+    TooLarge { ops: u64, max: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -18,6 +18,10 @@ use std::io::Read;
 /// A new activity is a few hundred operations, a long narrative typed once ten thousand;
 /// at this limit Automerge holds a few hundred megabytes for the one record.
 pub const MAX_OPS_PER_RECORD: u64 = 1_000_000;
+/// Most bytes one record's saved document may take on the server: far above any record
+/// people type (a long narrative with its history is tens of kilobytes), well below what would
+/// make loading it a burden on every push.
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 /// Most bytes the compressed columns of one call may inflate to.
 pub const MAX_INFLATED_BYTES: u64 = 64 * 1024 * 1024;
 

@@ -433,6 +433,7 @@ impl Replica {
         };
         let mut doc = RecordDoc::create(self.actor.clone(), &header, &record)?;
         doc.commit(&self.author(), now_secs());
+        doc.check_size().map_err(ModelError::from)?;
         write_doc(tx, &header, Some(&record), &mut doc, None)?;
         Ok(SaveOutcome {
             id: id.to_string(),
@@ -479,6 +480,7 @@ impl Replica {
         doc.update(&record)?;
         let changed = doc.commit(&self.author(), now_secs()).is_some();
         if changed {
+            doc.check_size().map_err(ModelError::from)?;
             write_doc(tx, &header, Some(&record), &mut doc, None)?;
         }
         Ok(SaveOutcome {

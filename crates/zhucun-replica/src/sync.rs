@@ -213,14 +213,19 @@ impl Replica {
         Ok(())
     }
 
-    /// The server refused these records as they are now: keep the reason for people to see.
-    pub fn mark_rejected(&mut self, rejects: &[(String, String, String)]) -> Result<()> {
+    /// The server refused these records at the heads that were sent (id, heads, code,
+    /// message): keep the reason for people to see. A record edited again since it was sent
+    /// has other heads, so the newer edit is pushed at the next round rather than held back.
+    pub fn mark_rejected(
+        &mut self,
+        rejects: &[(String, Vec<ChangeHash>, String, String)],
+    ) -> Result<()> {
         let tx = self.write_tx()?;
-        for (id, code, message) in rejects {
+        for (id, heads, code, message) in rejects {
             tx.execute(
-                "UPDATE sync_state SET reject_heads = heads, reject_code = ?2, reject_message = ?3
+                "UPDATE sync_state SET reject_heads = ?2, reject_code = ?3, reject_message = ?4
                  WHERE n = (SELECT n FROM docs WHERE id = ?1)",
-                params![id, code, message],
+                params![id, heads_json(heads), code, message],
             )?;
         }
         tx.commit()?;

@@ -283,6 +283,47 @@ fn an_edit_made_while_sync_holds_the_record_is_kept() {
 }
 
 #[test]
+fn an_edit_saved_while_a_refused_push_was_on_the_way_is_pushed_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ui = open(dir.path());
+    let mut sync = open(dir.path());
+    let id = ui
+        .put(Kind::Activity, &lecture("十一月党课", "2026-11-10"))
+        .unwrap()
+        .id;
+    // A round sends the record as it is...
+    let sent = sync.dirty_records(1 << 20).unwrap();
+    assert_eq!(sent.len(), 1);
+    // ...the secretary edits it meanwhile...
+    let mut edit = obj(json!({"summary": "会后走访三户。"}));
+    edit.insert("id".into(), Value::String(id.clone()));
+    ui.put(Kind::Activity, &edit).unwrap();
+    // ...and the server refuses what was sent.
+    sync.mark_rejected(&[(
+        id.clone(),
+        sent[0].heads.clone(),
+        "invalid".into(),
+        "refused".into(),
+    )])
+    .unwrap();
+    // The newer edit is not held back by the refusal of the older one: it is pushed next,
+    // and the refusal is not shown for words the server has not seen.
+    assert_eq!(sync.dirty_ids().unwrap(), vec![id.clone()]);
+    assert!(sync.rejected().unwrap().is_empty());
+    // Refused at the heads it has now, it waits for the user (and says why).
+    let again = sync.dirty_records(1 << 20).unwrap();
+    sync.mark_rejected(&[(
+        id.clone(),
+        again[0].heads.clone(),
+        "invalid".into(),
+        "refused".into(),
+    )])
+    .unwrap();
+    assert!(sync.dirty_ids().unwrap().is_empty());
+    assert_eq!(sync.rejected().unwrap().len(), 1);
+}
+
+#[test]
 fn search_finds_two_character_chinese_words_phrases_and_latin() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = open(dir.path());

@@ -428,10 +428,17 @@ pub async fn sync(
             })
             .collect();
         replica.mark_acked(&acks)?;
-        let rejects: Vec<(String, String, String)> = resp
+        // Refused at the heads sent: an edit saved meanwhile is pushed next round.
+        let rejects: Vec<(String, Vec<ChangeHash>, String, String)> = resp
             .rejects
             .iter()
-            .map(|r| (r.id.clone(), reject_code(r.code), r.message.clone()))
+            .map(|r| {
+                let heads = sent
+                    .get(r.id.as_str())
+                    .map(|h| (*h).clone())
+                    .unwrap_or_default();
+                (r.id.clone(), heads, reject_code(r.code), r.message.clone())
+            })
             .collect();
         replica.mark_rejected(&rejects)?;
         for id in &resp.resync {
@@ -606,9 +613,10 @@ async fn resync_record(
     stats: &mut SyncStats,
 ) -> Result<(), SyncError> {
     let mut doc = replica.doc_for_sync(id)?;
+    let sent = doc.heads();
     match doc_sync_rounds(transport, token, id, &mut doc, opts, stats).await? {
         DocSync::Refused(r) => {
-            replica.mark_rejected(&[(r.id, reject_code(r.code), r.message)])?;
+            replica.mark_rejected(&[(r.id, sent, reject_code(r.code), r.message)])?;
             stats.rejected += 1;
         }
         DocSync::Done { converged } => replica.save_synced_doc(&mut doc, converged)?,

@@ -87,6 +87,7 @@ pub const ERROR_CODES: &[&str] = &[
     "bad_token",
     "device_revoked",
     "rate_limited",
+    "too_slow",
     "bad_login",
     "locked",
     "no_session",

@@ -25,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath
 use axum::handler::Handler;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use tokio::sync::RwLock;
@@ -261,6 +261,8 @@ struct Endpoint {
     method: Method,
     path: &'static str,
     handler: MethodRouter<Arc<AppState>>,
+    /// Reads its body before it knows who is asking: see [`unauthenticated_body`].
+    unauthenticated_body: bool,
 }
 
 fn endpoint<H, T>(method: Method, path: &'static str, handler: H) -> Endpoint
@@ -273,7 +275,68 @@ where
         method,
         path,
         handler: on(filter, handler),
+        unauthenticated_body: false,
     }
+}
+
+impl Endpoint {
+    fn unauthenticated_body(mut self) -> Self {
+        self.unauthenticated_body = true;
+        self
+    }
+}
+
+/// How long a route that reads its body before authenticating waits for the whole body.
+/// Enrolment and login bodies are a few hundred bytes: ten seconds is a slow link's worth.
+pub const UNAUTHENTICATED_BODY_SECS: u64 = 10;
+/// The most such a body may be (enrolment and login bodies are far smaller).
+const UNAUTHENTICATED_BODY_MAX: usize = 16 * 1024;
+
+/// For the routes that read a body before they know who is asking (enrolment, login): at
+/// most [`ratelimit::MAX_OPEN_PER_CLIENT`] open at once per client address (`429` beyond),
+/// and the whole body within [`UNAUTHENTICATED_BODY_SECS`] (`408 too_slow`), so slow bodies
+/// cannot hold the route's slots for others. The handler gets the body already read.
+async fn unauthenticated_body(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let Some(_slot) = state.limiter.enter(state.limiter.client_ip(&parts)) else {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "this address has {} requests open already: try again when they end",
+                ratelimit::MAX_OPEN_PER_CLIENT
+            ),
+        );
+        e.retry_after = Some(1);
+        return e.into_response();
+    };
+    let deadline = std::time::Duration::from_secs(UNAUTHENTICATED_BODY_SECS);
+    let read = axum::body::to_bytes(body, UNAUTHENTICATED_BODY_MAX);
+    let bytes = match tokio::time::timeout(deadline, read).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the body is over {UNAUTHENTICATED_BODY_MAX} bytes or was cut: {e}"),
+            )
+            .into_response()
+        }
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "too_slow",
+                format!("the body did not arrive within {UNAUTHENTICATED_BODY_SECS} s"),
+            )
+            .into_response()
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 /// Every route the server answers, in one table: `router` mounts these and `routes` lists
@@ -287,7 +350,7 @@ fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET, "/metrics", ops::metrics),
         endpoint(M::GET, "/api/openapi.json", ops::openapi),
         // Devices.
-        endpoint(M::POST, "/v1/enroll", device::enroll),
+        endpoint(M::POST, "/v1/enroll", device::enroll).unauthenticated_body(),
         endpoint(M::POST, zhucun_protocol::SYNC_PATH, device::sync),
         endpoint(M::POST, zhucun_protocol::DOC_SYNC_PATH, device::sync_doc),
         endpoint(M::GET, "/v1/blobs/{hash}", device::blob_status),
@@ -301,7 +364,7 @@ fn endpoints() -> Vec<Endpoint> {
         },
         endpoint(M::GET, "/v1/blobs/{hash}/{idx}", device::blob_get),
         // The office dashboard.
-        endpoint(M::POST, "/api/login", office::login),
+        endpoint(M::POST, "/api/login", office::login).unauthenticated_body(),
         endpoint(M::POST, "/api/logout", office::logout),
         endpoint(M::GET, "/api/session", office::session),
         endpoint(M::GET, "/api/units", office::units),
@@ -336,7 +399,15 @@ pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.limits.max_body;
     let mut router = Router::new();
     for e in endpoints() {
-        router = router.route(e.path, e.handler);
+        let handler = if e.unauthenticated_body {
+            e.handler.layer(middleware::from_fn_with_state(
+                state.clone(),
+                unauthenticated_body,
+            ))
+        } else {
+            e.handler
+        };
+        router = router.route(e.path, handler);
     }
     // The built dashboard at `/`; anything else unknown is a JSON 404.
     let router = match &state.web.dashboard_dir {

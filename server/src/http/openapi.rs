@@ -205,7 +205,18 @@ impl Modify for Shared {
                     add(op, "429", "`rate_limited`: too many failed tokens or codes from this address; `Retry-After` says when to try again");
                 }
                 if path == "/v1/enroll" {
-                    add(op, "429", "`rate_limited`: too many failed codes from this address; `Retry-After` says when to try again");
+                    add(op, "429", "`rate_limited`: too many failed codes from this address, or too many of its requests open at once; `Retry-After` says when to try again");
+                }
+                if path == "/v1/enroll" || path == "/api/login" {
+                    add(
+                        op,
+                        "408",
+                        &format!(
+                            "`too_slow`: the body did not arrive within {} seconds",
+                            super::UNAUTHENTICATED_BODY_SECS
+                        ),
+                    );
+                    add(op, "429", "`rate_limited`: too many failed attempts from this address, or too many of its requests open at once; `Retry-After` says when to try again");
                 }
                 if has("session") {
                     add(

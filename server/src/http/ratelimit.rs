@@ -12,10 +12,14 @@
 //!
 //! Memory is bounded: at most `MAX_TRACKED` addresses are remembered; expired entries are
 //! dropped first, then the oldest.
+//!
+//! The routes that read a body before they know who is asking (enrolment, login) also hold
+//! at most [`MAX_OPEN_PER_CLIENT`] requests of one address at once ([`RateLimiter::enter`]),
+//! so a few slow clients cannot hold every slot of the route.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
@@ -24,6 +28,9 @@ use axum::http::HeaderMap;
 
 /// Addresses remembered at once.
 const MAX_TRACKED: usize = 100_000;
+/// Requests of one client address open at once on a route that reads its body before
+/// authenticating (a person enrolling a few devices at the township office needs a few).
+pub const MAX_OPEN_PER_CLIENT: usize = 4;
 
 /// What the limiter allows.
 #[derive(Debug, Clone)]
@@ -51,10 +58,30 @@ struct Window {
     failures: u32,
 }
 
-/// Failure counts per client address.
+/// Failure counts per client address, and open unauthenticated requests per address.
 pub struct RateLimiter {
     limits: RateLimits,
     windows: Mutex<HashMap<IpAddr, Window>>,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One open request of a client address; the slot is given back when it is dropped.
+pub struct Open {
+    ip: IpAddr,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.open.lock() {
+            if let Some(n) = open.get_mut(&self.ip) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&self.ip);
+                }
+            }
+        }
+    }
 }
 
 impl RateLimiter {
@@ -62,7 +89,25 @@ impl RateLimiter {
         RateLimiter {
             limits,
             windows: Mutex::new(HashMap::new()),
+            open: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// A slot for one more open request of `ip`, or `None` when it has
+    /// [`MAX_OPEN_PER_CLIENT`] open already. An unknown address (no connection info: the
+    /// in-process tests) is not limited: `Some(None)`.
+    pub fn enter(&self, ip: Option<IpAddr>) -> Option<Option<Open>> {
+        let Some(ip) = ip else { return Some(None) };
+        let mut open = self.open.lock().ok()?;
+        let n = open.entry(ip).or_insert(0);
+        if *n >= MAX_OPEN_PER_CLIENT {
+            return None;
+        }
+        *n += 1;
+        Some(Some(Open {
+            ip,
+            open: Arc::clone(&self.open),
+        }))
     }
 
     /// The client address of a request: its TCP peer, or, when the peer is a trusted proxy,

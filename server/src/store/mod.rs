@@ -164,6 +164,13 @@ pub struct PullPage {
 pub trait Store: Send + Sync {
     /// Bring the schema up to date (idempotent).
     async fn migrate(&self) -> StoreResult<()>;
+    /// Claim the database for this serving process, for as long as the store lives. SQLite
+    /// refuses a second server on the same file (the log's order and the devices' cursors
+    /// assume one writer process); PostgreSQL orders commits itself and takes any number.
+    /// Administration commands on a served database do not claim it.
+    async fn claim_server(&self) -> StoreResult<()> {
+        Ok(())
+    }
     async fn ping(&self) -> StoreResult<()>;
 
     async fn add_unit(

@@ -26,6 +26,9 @@ const MIGRATIONS: &[&str] = &[
 
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    path: std::path::PathBuf,
+    /// The lock file held while this store serves (`claim_server`).
+    served: Mutex<Option<std::fs::File>>,
 }
 
 fn be(e: rusqlite::Error) -> StoreError {
@@ -49,6 +52,8 @@ impl SqliteStore {
             .map_err(be)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            path: path.into(),
+            served: Mutex::new(None),
         })
     }
 
@@ -76,6 +81,38 @@ fn person_units(c: &Connection, id: &str) -> StoreResult<Vec<String>> {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn claim_server(&self) -> StoreResult<()> {
+        let mut lock_path = self.path.clone().into_os_string();
+        lock_path.push(".server-lock");
+        let lock_path = std::path::PathBuf::from(lock_path);
+        let io = |e: std::io::Error| {
+            StoreError::Backend(format!("lock file {}: {e}", lock_path.display()))
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Backend(format!(
+                    "{} is served by another zhucun-server process already (it holds {}): \
+                     one server per SQLite database",
+                    self.path.display(),
+                    lock_path.display()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        *self
+            .served
+            .lock()
+            .map_err(|_| StoreError::Backend("lock poisoned".into()))? = Some(file);
+        Ok(())
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         self.run(|c| {
             let v: i64 = c
@@ -455,7 +492,10 @@ impl Store for SqliteStore {
                  ORDER BY c.seq LIMIT ?2",
                 likes.join(" OR ")
             );
-            let mut st = c.prepare_cached(&sql).map_err(be)?;
+            // One read transaction, one snapshot: the log's end is read from the same state as
+            // the page, though another process (an administration command) may write between.
+            let tx = c.transaction().map_err(be)?;
+            let mut st = tx.prepare_cached(&sql).map_err(be)?;
             let mut args: Vec<rusqlite::types::Value> =
                 vec![(after as i64).into(), (paging::PULL_ROWS as i64).into()];
             args.extend(
@@ -477,13 +517,16 @@ impl Store for SqliteStore {
                     break;
                 }
             }
-            // One connection serves reads and writes, so no commit lands between the queries.
-            pager.finish(|| {
-                let top: Option<i64> = c
+            drop(rows);
+            drop(st);
+            let page = pager.finish(|| {
+                let top: Option<i64> = tx
                     .query_row(&lite(sql::LOG_END), [], |r| r.get(0))
                     .map_err(be)?;
                 Ok(top.unwrap_or(0).max(0) as u64)
-            })
+            })?;
+            tx.commit().map_err(be)?;
+            Ok(page)
         })
         .await
     }
