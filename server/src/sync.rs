@@ -127,18 +127,19 @@ fn plan_one(
     let actor = ActorId::from(&b"zhucun-server"[..]);
     let (mut doc, old) = match stored {
         Some(s) => match RecordDoc::load(&s.bytes, actor) {
-            // Scope before anything else: a refusal of a record the device cannot see
-            // (validation, schema) would quote its stored values.
-            Ok(d) if !visible(dev, units, &d) => {
-                return Planned::Reject(reject(
-                    id,
-                    RejectCode::OutOfScope,
-                    "record is outside this device's scope",
-                ))
-            }
             Ok(d) => {
                 let old_rec = d.record().ok();
                 let old_header = d.header().ok();
+                // Scope before anything else: a refusal of a record the device cannot see
+                // (validation, schema) would quote its stored values.
+                let village = old_header.as_ref().map_or("", |h| h.village.as_str());
+                if !in_reach(dev, units, village, old_rec.as_ref()) {
+                    return Planned::Reject(reject(
+                        id,
+                        RejectCode::OutOfScope,
+                        "record is outside this device's scope",
+                    ));
+                }
                 (d, Some((old_header, old_rec)))
             }
             Err(e) => {
@@ -682,7 +683,12 @@ fn plan_doc(
 fn visible(dev: &DeviceAuth, units: &UnitPaths, doc: &RecordDoc) -> bool {
     let rec = doc.record().ok();
     let village = doc.header().map(|h| h.village).unwrap_or_default();
-    record_units(&village, rec.as_ref())
+    in_reach(dev, units, &village, rec.as_ref())
+}
+
+/// Whether a record of `village` (as `rec`) reaches a unit in the device's scope.
+fn in_reach(dev: &DeviceAuth, units: &UnitPaths, village: &str, rec: Option<&AnyRecord>) -> bool {
+    record_units(village, rec)
         .iter()
         .filter_map(|u| units.get(u))
         .any(|p| in_scope(p, &dev.scope_paths))
