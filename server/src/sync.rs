@@ -116,14 +116,13 @@ fn plan_one(
             "heads are not change hashes",
         ));
     };
-    // A record's size: the pushed changes counted before they are expanded, and with what is
+    // A record's size: its saved bytes judged before anything is expanded, and with what is
     // stored within one record's limits (a record over them could not be pulled whole by any
     // device, and would cost every push on it the work of expanding it). What is stored is
     // within them, so loading and merging it is bounded work.
-    let pushed_ops = match pushed_within_limits(stored, &push.changes) {
-        Ok(n) => n,
-        Err((code, why)) => return Planned::Reject(reject(id, code, why)),
-    };
+    if let Err(why) = within_record_bytes(stored, &push.changes) {
+        return Planned::Reject(reject(id, RejectCode::Invalid, why));
+    }
     let actor = ActorId::from(&b"zhucun-server"[..]);
     let (mut doc, old) = match stored {
         Some(s) => match RecordDoc::load(&s.bytes, actor) {
@@ -167,8 +166,8 @@ fn plan_one(
             id,
             RejectCode::Invalid,
             format!(
-                "the record would hold more than {} operations ({total} with the {pushed_ops} \
-                 pushed): start a new record",
+                "the record would hold more than {} operations ({total} with this push): \
+                 start a new record",
                 zhucun_model::wire::MAX_OPS_PER_RECORD
             ),
         ));
@@ -318,26 +317,23 @@ fn plan_one(
     )
 }
 
-/// What a push would make of a record's size, counted before Automerge expands the pushed
-/// changes: its saved bytes within `MAX_RECORD_BYTES`, and the operations pushed (returned).
-/// Changes over the operation limit by themselves are malformed (no zhucun device makes them).
-fn pushed_within_limits(
+/// Whether a push keeps a record's saved bytes within `MAX_RECORD_BYTES`, judged before
+/// anything is expanded. (The pushed changes' operations are counted by
+/// `RecordDoc::apply_change_bytes`, which refuses more than one push may carry.)
+fn within_record_bytes(
     stored: Option<&StoredDoc>,
     pushed: &[serde_bytes::ByteBuf],
-) -> Result<u64, (RejectCode, String)> {
-    use zhucun_model::wire::{count_ops, Accept, MAX_OPS_PER_RECORD, MAX_RECORD_BYTES};
+) -> Result<(), String> {
+    use zhucun_model::wire::MAX_RECORD_BYTES;
     let stored_bytes = stored.map_or(0, |s| s.bytes.len());
     let pushed_bytes: usize = pushed.iter().map(|c| c.len()).sum();
     if stored_bytes + pushed_bytes > MAX_RECORD_BYTES {
-        return Err((
-            RejectCode::Invalid,
-            format!(
-                "the record would take more than {MAX_RECORD_BYTES} bytes ({stored_bytes} \
-                 stored, {pushed_bytes} pushed): start a new record"
-            ),
+        return Err(format!(
+            "the record would take more than {MAX_RECORD_BYTES} bytes ({stored_bytes} stored, \
+             {pushed_bytes} pushed): start a new record"
         ));
     }
-    count_ops(pushed, MAX_OPS_PER_RECORD, Accept::Changes).map_err(|e| (RejectCode::Malformed, e))
+    Ok(())
 }
 
 /// A record may newly refer to an attachment that records outside the device's scope refer

@@ -204,9 +204,6 @@ impl Modify for Shared {
                     add(op, "401", "`no_token` (no `Authorization: Bearer` header), `bad_token` (unknown device token) or `device_revoked` (the device was revoked: enrol again)");
                     add(op, "429", "`rate_limited`: too many failed tokens or codes from this address; `Retry-After` says when to try again");
                 }
-                if path == "/v1/enroll" {
-                    add(op, "429", "`rate_limited`: too many failed codes from this address, or too many of its requests open at once; `Retry-After` says when to try again");
-                }
                 if path == "/v1/enroll" || path == "/api/login" {
                     add(
                         op,

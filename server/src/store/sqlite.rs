@@ -28,7 +28,7 @@ pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     path: std::path::PathBuf,
     /// The lock file held while this store serves (`claim_server`).
-    served: Mutex<Option<std::fs::File>>,
+    served: std::sync::OnceLock<std::fs::File>,
 }
 
 fn be(e: rusqlite::Error) -> StoreError {
@@ -53,7 +53,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             path: path.into(),
-            served: Mutex::new(None),
+            served: std::sync::OnceLock::new(),
         })
     }
 
@@ -106,10 +106,8 @@ impl Store for SqliteStore {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
-        *self
-            .served
-            .lock()
-            .map_err(|_| StoreError::Backend("lock poisoned".into()))? = Some(file);
+        // Claimed twice by one process: the first lock is kept, the second file closed.
+        let _ = self.served.set(file);
         Ok(())
     }
 
