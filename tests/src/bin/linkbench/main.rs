@@ -60,6 +60,8 @@ struct Args {
     seed: u64,
     sizes: Sizes,
     load: bool,
+    /// Only the server-load runs (`--load-only`), without the link scenarios.
+    load_only: bool,
     postgres: bool,
 }
 
@@ -81,6 +83,7 @@ fn parse_args() -> Args {
             load_records: 20,
         },
         load: true,
+        load_only: false,
         postgres: true,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -129,10 +132,11 @@ fn parse_args() -> Args {
                 };
             }
             "--no-load" => a.load = false,
+            "--load-only" => a.load_only = true,
             "--no-postgres" => a.postgres = false,
             "-h" | "--help" => {
                 println!(
-                    "linkbench [--out DIR] [--seed N] [--baseline-idle N] [--baseline-pull N] [--quick] [--no-load] [--no-postgres]\n\
+                    "linkbench [--out DIR] [--seed N] [--baseline-idle N] [--baseline-pull N] [--quick] [--no-load | --load-only] [--no-postgres]\n\
                      linkbench peer --listen ADDR   (the baseline peer; started by linkbench itself)"
                 );
                 std::process::exit(0);
@@ -162,7 +166,12 @@ fn main() {
     }
     let args = parse_args();
     let started = Instant::now();
-    let (rows, setup) = run(&args);
+    let (rows, setup) = if args.load_only {
+        let setup = load::start(&args.sizes, args.seed, args.postgres);
+        (Vec::new(), Some(setup))
+    } else {
+        run(&args)
+    };
     let load_rows = match setup {
         Some(s) => load::finish(s, &args.sizes),
         None => Vec::new(),
