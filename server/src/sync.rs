@@ -14,7 +14,7 @@ use zhucun_protocol::{
 
 use crate::blobs::BlobDir;
 use crate::store::{
-    in_scope, DeviceAuth, ProjectionRow, RecordWrite, Store, StoreError, StoredDoc,
+    in_scope, DeviceAuth, Own, ProjectionRow, RecordWrite, Store, StoreError, StoredDoc,
 };
 
 /// Largest page of pulled changes a device may ask for.
@@ -490,7 +490,15 @@ pub async fn sync_with_blobs(
     }
     let page_bytes = (page_bytes_asked as usize).clamp(16 * 1024, MAX_PAGE_BYTES);
     let page = store
-        .pull(&dev.scope_paths, cursor, &dev.device_id, page_bytes)
+        .pull(
+            &dev.scope_paths,
+            cursor,
+            Own {
+                device: &dev.device_id,
+                synced_to: dev.synced_to,
+            },
+            page_bytes,
+        )
         .await?;
     let mut order: Vec<String> = Vec::new();
     let mut by_id: HashMap<String, Vec<serde_bytes::ByteBuf>> = HashMap::new();
@@ -722,6 +730,7 @@ mod tests {
             role: "first_secretary".into(),
             revoked: false,
             scope_paths: vec!["/c/t/v/".into()],
+            synced_to: 0,
         };
         let pushes = [push(1, 1000), push(2, 1000), push(3, 200)];
         let kinds = |budget| -> Vec<&'static str> {

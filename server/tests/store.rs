@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use zhucun_server::open_store as open;
 use zhucun_server::store::{
-    DeviceInfo, LogEntry, NewDevice, NewPerson, OrgUnit, Person, ProjectionRow, RecordWrite, Store,
-    StoreError,
+    DeviceInfo, LogEntry, NewDevice, NewPerson, OrgUnit, Own, Person, ProjectionRow, RecordWrite,
+    Store, StoreError,
 };
 
 /// The server clock of the test (seconds).
@@ -573,12 +573,31 @@ async fn devices(s: &dyn Store) {
         }
     );
 
-    // touch_device sets last_seen, of that device only.
-    s.touch_device("d-sec", NOW + 10).await.expect("touch");
+    // touch_device sets last_seen and the cursor last answered, of that device only.
+    let synced_to = |tok: &'static str| async move {
+        s.device_by_token(tok)
+            .await
+            .expect("device_by_token")
+            .expect("device")
+            .synced_to
+    };
+    assert_eq!(
+        synced_to("tok-sec").await,
+        0,
+        "a new device was answered nothing"
+    );
+    s.touch_device("d-sec", NOW + 10, 41).await.expect("touch");
     assert_eq!(device_info(s, "d-sec").await.last_seen, Some(NOW + 10));
-    s.touch_device("d-sec", NOW + 15).await.expect("touch");
+    assert_eq!(synced_to("tok-sec").await, 41);
+    s.touch_device("d-sec", NOW + 15, 0).await.expect("touch");
     assert_eq!(device_info(s, "d-sec").await.last_seen, Some(NOW + 15));
+    assert_eq!(
+        synced_to("tok-sec").await,
+        0,
+        "a reset cursor is kept as well"
+    );
     assert_eq!(device_info(s, "d-ins").await.last_seen, None);
+    assert_eq!(synced_to("tok-ins").await, 0);
 
     // Revoking: once true, then false; the first time is kept.
     assert!(s.revoke_device("d-ins", NOW + 20).await.expect("revoke"));
@@ -661,6 +680,14 @@ async fn load_one(s: &dyn Store, id: &str) -> Option<zhucun_server::store::Store
     docs.pop()
 }
 
+/// The asking device `device`, answered nothing yet: none of its own entries come back.
+fn own(device: &str) -> Own<'_> {
+    Own {
+        device,
+        synced_to: 0,
+    }
+}
+
 /// Every page from `after` until `more` is false, checking the cursor rules on each page.
 async fn pull_all(
     s: &dyn Store,
@@ -673,7 +700,7 @@ async fn pull_all(
     let (mut cursor, mut out, mut pages) = (after, Vec::new(), 0usize);
     loop {
         let page = s
-            .pull(&scope, cursor, exclude, max_bytes)
+            .pull(&scope, cursor, own(exclude), max_bytes)
             .await
             .expect("pull");
         pages += 1;
@@ -861,7 +888,7 @@ impl Scoped<'_> {
         let paths: Vec<String> = scope.iter().map(|p| p.to_string()).collect();
         let page = self
             .s
-            .pull(&paths, self.base, exclude, BIG)
+            .pull(&paths, self.base, own(exclude), BIG)
             .await
             .expect("pull");
         assert!(!page.more, "{scope:?}: everything fits in one page");
@@ -970,7 +997,10 @@ async fn pull_and_scope(s: &dyn Store) {
     );
 
     // An empty scope sees nothing and keeps the cursor.
-    let page = s.pull(&[], base, "other-device", BIG).await.expect("pull");
+    let page = s
+        .pull(&[], base, own("other-device"), BIG)
+        .await
+        .expect("pull");
     assert!(page.entries.is_empty() && !page.more);
     assert_eq!(page.cursor, base);
 
@@ -990,10 +1020,27 @@ async fn pull_and_scope(s: &dyn Store) {
     assert!(cur > seq["D1"]);
     let cur = scoped.check(&[TOWN], "dev-B", &["A1", "A2", "D1"]).await;
     assert_eq!(cur, end);
+    // A device last answered with a cursor past its own entries, asking from before them
+    // (restored from a copy of its data), gets them back; those it pushed after that answer
+    // it has, and they stay out.
+    let page = s
+        .pull(
+            &[CITY.to_string()],
+            base,
+            Own {
+                device: "dev-A",
+                synced_to: seq["D1"],
+            },
+            BIG,
+        )
+        .await
+        .expect("pull");
+    assert_eq!(labels(&page.entries), ["A1", "A2", "B1", "C1", "D1", "A3"]);
+    assert_eq!(page.cursor, end);
 
     // Nothing new after the cursor.
     let page = s
-        .pull(&[CITY.to_string()], end, "other-device", BIG)
+        .pull(&[CITY.to_string()], end, own("other-device"), BIG)
         .await
         .expect("pull");
     assert!(page.entries.is_empty() && !page.more);
@@ -1001,7 +1048,12 @@ async fn pull_and_scope(s: &dyn Store) {
 
     // Small pages: `more` until the end, then the rest, nothing lost or repeated.
     let first = s
-        .pull(&[CITY.to_string()], base, "other-device", ENTRY_LEN + 50)
+        .pull(
+            &[CITY.to_string()],
+            base,
+            own("other-device"),
+            ENTRY_LEN + 50,
+        )
         .await
         .expect("pull");
     assert!(first.more, "a small page says there is more");
@@ -1092,7 +1144,7 @@ async fn concurrency(store: &Arc<dyn Store>) {
             loop {
                 let finished = done.load(Ordering::SeqCst);
                 let page = store
-                    .pull(&scope, cursor, "reader", 64)
+                    .pull(&scope, cursor, own("reader"), 64)
                     .await
                     .expect("concurrent pull");
                 assert!(page.cursor >= cursor);

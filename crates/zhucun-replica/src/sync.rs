@@ -133,6 +133,29 @@ impl Replica {
         Ok(())
     }
 
+    /// The server lost what it acknowledged (restored from a backup: it answered
+    /// `cursor_reset`). In one transaction, so a crash cannot leave half of it: the cursor goes
+    /// back to 0 and every record this device holds is to be pushed again whole, whoever made
+    /// it; the server keeps what it already has and takes back what it lost (attachments go
+    /// first, as for any push). Earlier refusals are forgotten: the server that gave them is
+    /// not the one answering now.
+    pub fn server_lost_acks(&mut self) -> Result<()> {
+        let tx = self.write_tx()?;
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES ('cursor', '0')
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [],
+        )?;
+        tx.execute("DELETE FROM meta WHERE key = 'cursor_check'", [])?;
+        tx.execute(
+            "UPDATE sync_state SET acked_heads = '[]', dirty = 1, reject_heads = NULL,
+               reject_code = NULL, reject_message = NULL",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// How many records wait for the server to acknowledge them (refused ones excluded).
     pub fn pending_count(&self) -> Result<u64> {
         Ok(self.conn().query_row(

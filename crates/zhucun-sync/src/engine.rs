@@ -88,6 +88,9 @@ pub struct SyncStats {
     pub held: usize,
     /// Which records were held back and why, one entry per refused attachment.
     pub held_back: Vec<HeldBack>,
+    /// The server had lost what it acknowledged (restored from a backup): every record this
+    /// device holds was pushed again whole in this sync.
+    pub server_restored: bool,
 }
 
 /// A record held back because the server refused one of its attachments.
@@ -447,7 +450,12 @@ pub async fn sync(
             stats.resynced += 1;
         }
         if resp.cursor_reset {
-            replica.set_cursor(0)?;
+            // The server was restored from a backup: it may lack anything it acknowledged.
+            replica.server_lost_acks()?;
+            stats.server_restored = true;
+            // Records already run through Automerge's sync protocol this sync are pushed
+            // whole too (the server acknowledges them at once): nothing is left pending.
+            resynced.clear();
         } else {
             let page: Vec<(String, Vec<Vec<u8>>)> = resp
                 .pull

@@ -142,7 +142,10 @@ pub async fn sync(
     .await?;
     // "Last sync" on the dashboard: a round the server answered, not any request (a sync that
     // keeps failing, or a photo fetch, does not make a village look up to date).
-    state.store.touch_device(&dev.device_id, now()).await?;
+    state
+        .store
+        .touch_device(&dev.device_id, now(), resp.cursor)
+        .await?;
     let (out, len) = sync_body(&resp)?;
     state.metrics.sync_round(&resp, pushed);
     state

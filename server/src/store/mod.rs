@@ -75,6 +75,15 @@ pub struct NewDevice {
     pub created_at: i64,
 }
 
+/// The asking device in a pull: its own entries are not sent back to it (it has them), except
+/// those up to the cursor it was last answered with. A device asking from an earlier point
+/// lost them: restored from a copy of its data (or the answer never reached it).
+#[derive(Debug, Clone, Copy)]
+pub struct Own<'a> {
+    pub device: &'a str,
+    pub synced_to: u64,
+}
+
 /// An authenticated device and what it may see.
 #[derive(Debug, Clone)]
 pub struct DeviceAuth {
@@ -84,6 +93,9 @@ pub struct DeviceAuth {
     pub revoked: bool,
     /// Paths of the units the person is attached to: scope is every unit below them.
     pub scope_paths: Vec<String>,
+    /// The cursor of the last sync round the server answered this device: its own log
+    /// entries up to here are sent back to it if it asks from an earlier point.
+    pub synced_to: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -193,20 +205,22 @@ pub trait Store: Send + Sync {
         device: &NewDevice,
     ) -> StoreResult<Person>;
     async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<DeviceAuth>>;
-    async fn touch_device(&self, device_id: &str, now: i64) -> StoreResult<()>;
+    /// A sync round was answered: "last sync" for the dashboard, and the cursor the device
+    /// was given (see [`DeviceAuth::synced_to`]).
+    async fn touch_device(&self, device_id: &str, now: i64, synced_to: u64) -> StoreResult<()>;
     async fn devices(&self) -> StoreResult<Vec<DeviceInfo>>;
     async fn revoke_device(&self, id: &str, now: i64) -> StoreResult<bool>;
 
     async fn load_docs(&self, ids: &[String]) -> StoreResult<Vec<StoredDoc>>;
     /// Write every record of a push in one transaction, appending to the log in order.
     async fn commit(&self, origin: &str, writes: &[RecordWrite]) -> StoreResult<()>;
-    /// Log entries after `after` reaching any of `scope_paths`, not pushed by `exclude`,
-    /// up to about `max_bytes`.
+    /// Log entries after `after` reaching any of `scope_paths`, up to about `max_bytes`;
+    /// entries pushed by `own.device` are left out past `own.synced_to` (see [`Own`]).
     async fn pull(
         &self,
         scope_paths: &[String],
         after: u64,
-        exclude: &str,
+        own: Own<'_>,
         max_bytes: usize,
     ) -> StoreResult<PullPage>;
     async fn max_seq(&self) -> StoreResult<u64>;

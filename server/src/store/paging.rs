@@ -1,9 +1,10 @@
 //! The pull's paging rule, written once for both backends: entries in sequence order up to a
 //! byte budget (at least one entry, however large), the device's own entries skipped but
-//! passed by the cursor, and, when nothing more is in scope, the cursor moved to the log's end
+//! passed by the cursor (except those up to the cursor it was last answered with: see
+//! [`Own`]), and, when nothing more is in scope, the cursor moved to the log's end
 //! so the next pull does not scan other villages' entries again.
 
-use super::{LogEntry, PullPage, StoreResult};
+use super::{LogEntry, Own, PullPage, StoreResult};
 
 /// Rows a backend reads for one page, at most.
 pub const PULL_ROWS: usize = 2000;
@@ -11,23 +12,23 @@ pub const PULL_ROWS: usize = 2000;
 /// Builds one pull page from the change-log rows in scope, in sequence order.
 pub struct Pager<'a> {
     page: PullPage,
-    exclude: &'a str,
+    own: Own<'a>,
     max_bytes: usize,
     total: usize,
     seen: usize,
 }
 
 impl<'a> Pager<'a> {
-    /// A page after `after`, skipping entries from `exclude` (the asking device), filled up to
-    /// `max_bytes`.
-    pub fn new(after: u64, exclude: &'a str, max_bytes: usize) -> Self {
+    /// A page after `after`, skipping the asking device's own entries past `own.synced_to`,
+    /// filled up to `max_bytes`.
+    pub fn new(after: u64, own: Own<'a>, max_bytes: usize) -> Self {
         Pager {
             page: PullPage {
                 entries: Vec::new(),
                 cursor: after,
                 more: false,
             },
-            exclude,
+            own,
             max_bytes,
             total: 0,
             seen: 0,
@@ -42,7 +43,7 @@ impl<'a> Pager<'a> {
             return false;
         }
         self.page.cursor = seq;
-        if origin != self.exclude {
+        if origin != self.own.device || seq <= self.own.synced_to {
             self.total += bytes.len();
             self.page.entries.push(LogEntry {
                 seq,
@@ -70,6 +71,11 @@ impl<'a> Pager<'a> {
 mod tests {
     use super::*;
 
+    const ME: Own = Own {
+        device: "me",
+        synced_to: 0,
+    };
+
     fn rows(p: &mut Pager, list: &[(u64, usize, &str)]) {
         for &(seq, len, origin) in list {
             if !p.offer(seq, format!("r{seq}"), vec![0; len], origin) {
@@ -80,7 +86,7 @@ mod tests {
 
     #[test]
     fn fills_to_the_budget_and_says_more() {
-        let mut p = Pager::new(0, "me", 100);
+        let mut p = Pager::new(0, ME, 100);
         rows(&mut p, &[(1, 60, "a"), (2, 30, "a"), (3, 30, "a")]);
         let page = p.finish(|| Ok(99)).unwrap();
         assert_eq!(
@@ -92,7 +98,7 @@ mod tests {
 
     #[test]
     fn one_entry_larger_than_the_budget_still_goes() {
-        let mut p = Pager::new(5, "me", 10);
+        let mut p = Pager::new(5, ME, 10);
         rows(&mut p, &[(6, 50, "a"), (7, 1, "a")]);
         let page = p.finish(|| Ok(99)).unwrap();
         assert_eq!(page.entries.len(), 1);
@@ -101,7 +107,7 @@ mod tests {
 
     #[test]
     fn skips_the_askers_own_entries_and_moves_to_the_log_end() {
-        let mut p = Pager::new(0, "me", 100);
+        let mut p = Pager::new(0, ME, 100);
         rows(&mut p, &[(1, 10, "me"), (4, 10, "a")]);
         let page = p.finish(|| Ok(42)).unwrap();
         assert_eq!(page.entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [4]);
@@ -109,8 +115,28 @@ mod tests {
     }
 
     #[test]
+    fn a_device_asking_from_before_its_last_answer_gets_its_own_entries_back() {
+        // Last answered with cursor 3; a copy of the device from cursor 0 asks again.
+        let own = Own {
+            device: "me",
+            synced_to: 3,
+        };
+        let mut p = Pager::new(0, own, 100);
+        rows(
+            &mut p,
+            &[(1, 10, "me"), (2, 10, "a"), (3, 10, "me"), (5, 10, "me")],
+        );
+        let page = p.finish(|| Ok(5)).unwrap();
+        assert_eq!(
+            page.entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2, 3],
+            "its entries up to its last answer come back, the one pushed since does not"
+        );
+    }
+
+    #[test]
     fn a_full_read_means_more_and_keeps_the_cursor() {
-        let mut p = Pager::new(0, "me", usize::MAX);
+        let mut p = Pager::new(0, ME, usize::MAX);
         for seq in 1..=PULL_ROWS as u64 {
             assert!(p.offer(seq, String::new(), vec![1], "a"));
         }

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_blobs.sql"),
     include_str!("../../migrations/postgres/0003_office.sql"),
+    include_str!("../../migrations/postgres/0004_synced_to.sql"),
 ];
 /// Advisory lock keys.
 const LOCK_LOG: i64 = 0x007a_6875_6375_6e01;
@@ -271,13 +272,15 @@ impl Store for PgStore {
             role: r.get(2),
             revoked: r.get::<_, Option<i64>>(3).is_some(),
             scope_paths: paths.iter().map(|p| p.get(0)).collect(),
+            synced_to: r.get::<_, i64>(4).max(0) as u64,
         }))
     }
 
-    async fn touch_device(&self, device_id: &str, now: i64) -> StoreResult<()> {
+    async fn touch_device(&self, device_id: &str, now: i64, synced_to: u64) -> StoreResult<()> {
+        let synced_to = synced_to.min(i64::MAX as u64) as i64;
         self.client()
             .await?
-            .execute(sql::TOUCH_DEVICE, &[&device_id, &now])
+            .execute(sql::TOUCH_DEVICE, &[&device_id, &now, &synced_to])
             .await
             .map_err(be)?;
         Ok(())
@@ -411,7 +414,7 @@ impl Store for PgStore {
         &self,
         scope_paths: &[String],
         after: u64,
-        exclude: &str,
+        own: Own<'_>,
         max_bytes: usize,
     ) -> StoreResult<PullPage> {
         if scope_paths.is_empty() {
@@ -442,7 +445,7 @@ impl Store for PgStore {
             .await
             .map_err(be)?;
         let top: i64 = rows.first().map(|r| r.get(4)).unwrap_or(0);
-        let mut pager = paging::Pager::new(after, exclude, max_bytes);
+        let mut pager = paging::Pager::new(after, own, max_bytes);
         for r in &rows {
             let Some(seq) = r.get::<_, Option<i64>>(0) else {
                 continue;

@@ -24,7 +24,7 @@ pub const USE_CODE: &str = "UPDATE enrolment_codes SET used_at = $2 WHERE code_h
 pub const ADD_DEVICE: &str = "INSERT INTO devices(id, person_id, name, token_hash, created_at)
      VALUES ($1, $2, $3, $4, $5)";
 
-pub const DEVICE_BY_TOKEN: &str = "SELECT d.id, d.person_id, p.role, d.revoked_at
+pub const DEVICE_BY_TOKEN: &str = "SELECT d.id, d.person_id, p.role, d.revoked_at, d.synced_to
      FROM devices d
      JOIN people p ON p.id = d.person_id
      WHERE d.token_hash = $1";
@@ -34,7 +34,7 @@ pub const PERSON_UNIT_PATHS: &str = "SELECT u.path
      JOIN org_units u ON u.id = pu.unit_id
      WHERE pu.person_id = $1";
 
-pub const TOUCH_DEVICE: &str = "UPDATE devices SET last_seen = $2 WHERE id = $1";
+pub const TOUCH_DEVICE: &str = "UPDATE devices SET last_seen = $2, synced_to = $3 WHERE id = $1";
 
 pub const DEVICES: &str = "SELECT id, name, person_id, created_at, last_seen, revoked_at
      FROM devices

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_blobs.sql"),
     include_str!("../../migrations/sqlite/0003_office.sql"),
+    include_str!("../../migrations/sqlite/0004_synced_to.sql"),
 ];
 
 pub struct SqliteStore {
@@ -306,13 +307,14 @@ impl Store for SqliteStore {
     async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<DeviceAuth>> {
         let h = token_hash.to_string();
         self.run(move |c| {
-            let row: Option<(String, String, String, Option<i64>)> = c
+            type Row = (String, String, String, Option<i64>, i64);
+            let row: Option<Row> = c
                 .query_row(&lite(sql::DEVICE_BY_TOKEN), [&h], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })
                 .optional()
                 .map_err(be)?;
-            let Some((device_id, person_id, role, revoked)) = row else {
+            let Some((device_id, person_id, role, revoked, synced_to)) = row else {
                 return Ok(None);
             };
             let mut st = c
@@ -329,15 +331,17 @@ impl Store for SqliteStore {
                 role,
                 revoked: revoked.is_some(),
                 scope_paths,
+                synced_to: synced_to.max(0) as u64,
             }))
         })
         .await
     }
 
-    async fn touch_device(&self, device_id: &str, now: i64) -> StoreResult<()> {
+    async fn touch_device(&self, device_id: &str, now: i64, synced_to: u64) -> StoreResult<()> {
         let id = device_id.to_string();
+        let synced_to = synced_to.min(i64::MAX as u64) as i64;
         self.run(move |c| {
-            c.execute(&lite(sql::TOUCH_DEVICE), params![id, now])
+            c.execute(&lite(sql::TOUCH_DEVICE), params![id, now, synced_to])
                 .map_err(be)?;
             Ok(())
         })
@@ -468,10 +472,11 @@ impl Store for SqliteStore {
         &self,
         scope_paths: &[String],
         after: u64,
-        exclude: &str,
+        own: Own<'_>,
         max_bytes: usize,
     ) -> StoreResult<PullPage> {
-        let (scope, exclude) = (scope_paths.to_vec(), exclude.to_string());
+        let (scope, device, synced_to) =
+            (scope_paths.to_vec(), own.device.to_string(), own.synced_to);
         self.run(move |c| {
             if scope.is_empty() {
                 return Ok(PullPage {
@@ -502,7 +507,11 @@ impl Store for SqliteStore {
                     .map(|s| rusqlite::types::Value::from(s.clone())),
             );
             let mut rows = st.query(rusqlite::params_from_iter(args)).map_err(be)?;
-            let mut pager = paging::Pager::new(after, &exclude, max_bytes);
+            let own = Own {
+                device: &device,
+                synced_to,
+            };
+            let mut pager = paging::Pager::new(after, own, max_bytes);
             while let Some(r) = rows.next().map_err(be)? {
                 let seq: i64 = r.get(0).map_err(be)?;
                 let origin: String = r.get(3).map_err(be)?;
