@@ -123,12 +123,7 @@ impl Replica {
     /// Set the cursor (0 after the server reset it); forgets the fingerprint.
     pub fn set_cursor(&mut self, cursor: u64) -> Result<()> {
         let tx = self.write_tx()?;
-        tx.execute(
-            "INSERT INTO meta(key, value) VALUES ('cursor', ?1)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [cursor.to_string()],
-        )?;
-        tx.execute("DELETE FROM meta WHERE key = 'cursor_check'", [])?;
+        write_cursor(&tx, cursor, None)?;
         tx.commit()?;
         Ok(())
     }
@@ -141,12 +136,7 @@ impl Replica {
     /// not the one answering now.
     pub fn server_lost_acks(&mut self) -> Result<()> {
         let tx = self.write_tx()?;
-        tx.execute(
-            "INSERT INTO meta(key, value) VALUES ('cursor', '0')
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [],
-        )?;
-        tx.execute("DELETE FROM meta WHERE key = 'cursor_check'", [])?;
+        write_cursor(&tx, 0, None)?;
         tx.execute(
             "UPDATE sync_state SET acked_heads = '[]', dirty = 1, reject_heads = NULL,
                reject_code = NULL, reject_message = NULL",
