@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use zhucun_model::automerge::{ActorId, AutoCommit, ChangeHash};
-use zhucun_model::{AnyRecord, RecordDoc, Role};
+use zhucun_model::{AnyRecord, EditRefused, PushedEdit, RecordDoc, Role};
 use zhucun_protocol::{
     Ack, DocSyncRequest, DocSyncResponse, PullRecord, PushRecord, Reject, RejectCode, SyncRequest,
     SyncResponse, VERSION,
@@ -124,21 +124,17 @@ fn plan_one(
         return Planned::Reject(reject(id, RejectCode::Invalid, why));
     }
     let actor = ActorId::from(&b"zhucun-server"[..]);
+    // Whether the record as stored reaches the device. When it does not, the device may
+    // still have made its edit while it did (a task moved away concurrently): that is judged
+    // once the edit's base is known, and nothing of the record is read into a refusal first.
+    let mut reached_now = true;
     let (mut doc, old) = match stored {
         Some(s) => match RecordDoc::load(&s.bytes, actor) {
             Ok(d) => {
                 let old_rec = d.record().ok();
                 let old_header = d.header().ok();
-                // Scope before anything else: a refusal of a record the device cannot see
-                // (validation, schema) would quote its stored values.
                 let village = old_header.as_ref().map_or("", |h| h.village.as_str());
-                if !in_reach(dev, units, village, old_rec.as_ref()) {
-                    return Planned::Reject(reject(
-                        id,
-                        RejectCode::OutOfScope,
-                        "record is outside this device's scope",
-                    ));
-                }
+                reached_now = in_reach(dev, units, village, old_rec.as_ref());
                 (d, Some((old_header, old_rec)))
             }
             Err(e) => {
@@ -153,6 +149,13 @@ fn plan_one(
             RecordDoc::from_autocommit(AutoCommit::new().with_actor(actor)),
             None,
         ),
+    };
+    let out_of_scope = || {
+        Planned::Reject(reject(
+            id,
+            RejectCode::OutOfScope,
+            "record is outside this device's scope",
+        ))
     };
     let before = doc.heads();
     if let Err(e) = doc.apply_change_bytes(&push.changes) {
@@ -173,6 +176,9 @@ fn plan_one(
         ));
     }
     if !doc.missing_deps().is_empty() {
+        if !reached_now {
+            return out_of_scope();
+        }
         // The server lacks changes these depend on (restored from a backup, or a replica
         // that acknowledged too much): this record alone runs Automerge's sync protocol.
         return Planned::Resync(id.to_string());
@@ -224,34 +230,53 @@ fn plan_one(
             ),
         ));
     }
-    let record = match doc.record() {
-        Ok(r) => r,
+    let previous = old.as_ref().and_then(|(_, r)| r.as_ref());
+    // The edit as the device made it, and the record it merges into (zhucun_model::merge).
+    let edit = match PushedEdit::of(&mut doc, &before, previous) {
+        Ok(e) => e,
+        Err(_) if !reached_now => return out_of_scope(),
         Err(e) => return Planned::Reject(reject(id, RejectCode::Invalid, e.to_string())),
     };
-    let previous = old.as_ref().and_then(|(_, r)| r.as_ref());
-    if let Err(e) = record.validate(previous) {
-        return Planned::Reject(reject(id, RejectCode::Invalid, e.to_string()));
+    // A record outside the device's reach now may still be one it reached where it made
+    // the edit (a task moved away meanwhile).
+    if !reached_now && !in_reach(dev, units, &header.village, edit.seen_before.as_ref()) {
+        return out_of_scope();
     }
-    // Scope: a new record, or one whose reach changes, must lie wholly in the device's scope;
-    // an existing record may be edited by any device it reaches (a village answers a task).
-    let new_units = record_units(&header.village, Some(&record));
+    let record = &edit.merged;
+    // Scope: a new record, or one whose reach the edit changes, must lie wholly in the
+    // device's scope; an existing record may be edited by any device it reaches (a village
+    // answers a task).
+    let new_units = record_units(&header.village, Some(record));
     let old_units = previous.map(|p| record_units(&header.village, Some(p)));
-    let mut paths = Vec::with_capacity(new_units.len());
-    for u in &new_units {
-        match units.get(u) {
-            Some(p) => paths.push(p.clone()),
-            None => {
-                return Planned::Reject(reject(
-                    id,
-                    RejectCode::Invalid,
-                    format!("unknown organisation unit `{u}`"),
-                ))
-            }
-        }
-    }
-    let scope_ok = match &old_units {
-        Some(ou) if *ou == new_units => paths.iter().any(|p| in_scope(p, &dev.scope_paths)),
-        _ => paths.iter().all(|p| in_scope(p, &dev.scope_paths)),
+    let edit_units = record_units(&header.village, Some(&edit.seen_after));
+    let base_units = edit
+        .seen_before
+        .as_ref()
+        .map(|p| record_units(&header.village, Some(p)));
+    let path_of = |u: &String| {
+        units.get(u).cloned().ok_or_else(|| {
+            Planned::Reject(reject(
+                id,
+                RejectCode::Invalid,
+                format!("unknown organisation unit `{u}`"),
+            ))
+        })
+    };
+    let paths = match new_units.iter().map(path_of).collect::<Result<Vec<_>, _>>() {
+        Ok(p) => p,
+        Err(refused) => return refused,
+    };
+    let edit_paths = match edit_units
+        .iter()
+        .map(path_of)
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(p) => p,
+        Err(refused) => return refused,
+    };
+    let scope_ok = match &base_units {
+        Some(bu) if *bu == edit_units => edit_paths.iter().any(|p| in_scope(p, &dev.scope_paths)),
+        _ => edit_paths.iter().all(|p| in_scope(p, &dev.scope_paths)),
     };
     if !scope_ok {
         return Planned::Reject(reject(
@@ -263,15 +288,28 @@ fn plan_one(
             ),
         ));
     }
-    // Role: the move as it lands on the server's copy, for the person behind the device.
-    let allowed = dev
-        .role
-        .parse::<Role>()
-        .map_err(|e| e.to_string())
-        .and_then(|role| record.permit(previous, role).map_err(|e| e.to_string()));
-    if let Err(why) = allowed {
-        return Planned::Reject(reject(id, RejectCode::Forbidden, why));
+    // The rules, for the person behind the device.
+    let role = match dev.role.parse::<Role>() {
+        Ok(r) => r,
+        Err(e) => return Planned::Reject(reject(id, RejectCode::Forbidden, e.to_string())),
+    };
+    match edit.check(previous, role) {
+        Ok(()) => {}
+        Err(EditRefused::Invalid(e)) => {
+            return Planned::Reject(reject(id, RejectCode::Invalid, e.to_string()))
+        }
+        Err(EditRefused::Forbidden(e)) => {
+            return Planned::Reject(reject(id, RejectCode::Forbidden, e.to_string()))
+        }
     }
+    // Units the record no longer reaches: its new log entries still reach them, so a
+    // village a task is moved away from learns that it was.
+    let left_paths: Vec<String> = old_units
+        .iter()
+        .flatten()
+        .filter(|u| !new_units.contains(u))
+        .filter_map(|u| units.get(u).cloned())
+        .collect();
     let mut log = doc.changes_since(&before);
     let grew = old_units
         .as_ref()
@@ -310,6 +348,7 @@ fn plan_one(
                 detail: facts.detail.to_string(),
             },
             unit_paths: paths,
+            left_paths,
             blobs: record.blob_refs().into_iter().map(|(_, h)| h).collect(),
         }),
         ack,

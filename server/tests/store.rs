@@ -670,6 +670,7 @@ fn record(
             detail: "{}".into(),
         },
         unit_paths: unit_paths.iter().map(|p| p.to_string()).collect(),
+        left_paths: Vec::new(),
         blobs: Vec::new(),
     }
 }
@@ -857,6 +858,41 @@ async fn records_and_log(s: &dyn Store) {
         ["r-2", "r-2", "r-3"]
     );
     assert_eq!(s.max_seq().await.expect("max_seq"), got[2].seq);
+
+    // A record moved from v1 to v2: the entries of the move reach v1 as well, later ones
+    // only v2 (v1 learns that it lost the record, and nothing after).
+    let before_move = s.max_seq().await.expect("max_seq");
+    let moved = RecordWrite {
+        left_paths: vec!["/city/town/v1/".into()],
+        ..record(
+            "r-3",
+            Some(r#"["r3"]"#),
+            r#"["r3b"]"#,
+            &["r3 moved"],
+            &["/city/town/v2/"],
+        )
+    };
+    s.commit("d-office", &[moved]).await.expect("move r-3");
+    let later = record(
+        "r-3",
+        Some(r#"["r3b"]"#),
+        r#"["r3c"]"#,
+        &["r3 later"],
+        &["/city/town/v2/"],
+    );
+    s.commit("d-office", &[later])
+        .await
+        .expect("edit r-3 in v2");
+    let (got, _, _) = pull_all(s, &["/city/town/v1/"], before_move, "", BIG).await;
+    assert_eq!(
+        labels(&got),
+        ["r3 moved"],
+        "the old village gets the move only"
+    );
+    let (got, _, _) = pull_all(s, &["/city/town/v2/"], before_move, "", BIG).await;
+    assert_eq!(labels(&got), ["r3 moved", "r3 later"]);
+    let (got, _, _) = pull_all(s, &["/city/"], before_move, "", BIG).await;
+    assert_eq!(labels(&got), ["r3 moved", "r3 later"], "each entry once");
 
     // load_docs: several ids, unknown ones skipped, none at all.
     let ids: Vec<String> = ["r-3", "nope", "r-1", "r-2"].map(String::from).to_vec();

@@ -231,3 +231,156 @@ fn words_an_accepted_report_refused_are_kept_as_a_note_on_it() {
         );
     }
 }
+
+/// Two offices each add the same village to a task, and one accepts a report while the other
+/// returns it: every edit lands, nothing is refused or left pending, and every device ends
+/// with the same records (the village listed once; the report returned, a return beating an
+/// acceptance).
+#[test]
+fn concurrent_valid_edits_all_land_and_every_device_agrees() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let name = b.name();
+        let (village, town, city) = (Client::new(), Client::new(), Client::new());
+        village.enroll(&server.url, &codes["li-ming"]);
+        town.enroll(&server.url, &codes["wang-qiang"]);
+        city.enroll(&server.url, &codes["zhao-min"]);
+
+        let task = town.put(
+            "task",
+            &json!({"title": "报送融合发展工作方案", "issuer": "chengguan", "village": "chengguan",
+                    "assigned_villages": ["dongfeng"], "deadline": "2026-06-30"}),
+        );
+        let report = village.put(
+            "report",
+            &json!({"month": "2026-05", "narrative": "本月开展党课两次，走访农户十二户。"}),
+        );
+        village.put("report", &json!({"id": report, "state": "submitted"}));
+        for c in [&town, &village, &town, &city] {
+            c.sync();
+        }
+
+        // Offline, each office adds 新河村 to the task; the township accepts the report and
+        // the city returns it.
+        for c in [&town, &city] {
+            c.put(
+                "task",
+                &json!({"id": task, "assigned_villages": ["dongfeng", "xinhe"]}),
+            );
+        }
+        town.put("report", &json!({"id": report, "state": "accepted"}));
+        city.put(
+            "report",
+            &json!({"id": report, "state": "returned", "review_comment": "请补充走访记录。"}),
+        );
+        for c in [&town, &city] {
+            let s = c.sync();
+            assert_eq!(s["rejected"], 0, "{name}: {s}");
+        }
+        for c in [&town, &city, &village, &town] {
+            c.sync();
+            assert!(rejected_count(c) == 0, "{name}: nothing refused");
+        }
+        let late = Client::new();
+        late.enroll(&server.url, &issue_code(&db, "zhao-min"));
+        late.sync();
+        let want = city.export();
+        assert_eq!(town.export(), want, "{name}: the two offices agree");
+        assert_eq!(late.export(), want, "{name}: a new device gets the same");
+        let t = record(&late, &task);
+        assert_eq!(
+            t["assigned_villages"],
+            json!(["dongfeng", "xinhe"]),
+            "{name}: the village once"
+        );
+        let r = record(&village, &report);
+        assert_eq!(
+            (r["state"].as_str(), r["review_comment"].as_str()),
+            (Some("returned"), Some("请补充走访记录。")),
+            "{name}: the village sees the return and its comment"
+        );
+        // The village revises and resubmits: the report goes on.
+        village.put(
+            "report",
+            &json!({"id": report, "narrative": "本月开展党课两次，走访农户十二户，附走访记录。",
+                    "state": "submitted"}),
+        );
+        assert_eq!(village.sync()["rejected"], 0, "{name}");
+        town.sync();
+        assert_eq!(record(&town, &report)["state"], "submitted", "{name}");
+    }
+}
+
+/// A task moved from one village to another: the old village's devices learn it moved (the
+/// change that took the village off reaches them), and a progress note the old village wrote
+/// before it knew still lands.
+#[test]
+fn a_task_moved_away_reaches_the_village_it_left() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let name = b.name();
+        let (village, town) = (Client::new(), Client::new());
+        village.enroll(&server.url, &codes["li-ming"]);
+        town.enroll(&server.url, &codes["wang-qiang"]);
+        let task = town.put(
+            "task",
+            &json!({"title": "报送融合发展工作方案", "issuer": "chengguan", "village": "chengguan",
+                    "assigned_villages": ["dongfeng"], "deadline": "2026-06-30"}),
+        );
+        town.sync();
+        village.sync();
+        assert_eq!(
+            record(&village, &task)["assigned_villages"],
+            json!(["dongfeng"])
+        );
+
+        town.put("task", &json!({"id": task, "assigned_villages": ["xinhe"]}));
+        town.sync();
+        // Meanwhile the village, offline, wrote a progress note.
+        village.put(
+            "task",
+            &json!({"id": task, "status": "in_progress",
+                    "notes": [{"by": "li-ming", "village": "dongfeng", "on": "2026-06-01",
+                               "text": "已起草方案初稿。"}]}),
+        );
+        let s = village.sync();
+        assert_eq!(s["rejected"], 0, "{name}: the note lands: {s}");
+        let held = record(&village, &task);
+        assert_eq!(
+            held["assigned_villages"],
+            json!(["xinhe"]),
+            "{name}: the village holds the task as moved away"
+        );
+        town.sync();
+        let t = record(&town, &task);
+        assert_eq!(t["notes"][0]["text"], "已起草方案初稿。", "{name}");
+        assert_eq!(t["assigned_villages"], json!(["xinhe"]), "{name}");
+
+        // After the move the old village gets nothing more of it, and may not edit it.
+        town.put(
+            "task",
+            &json!({"id": task, "description": "请新河村于月底前报送。"}),
+        );
+        town.sync();
+        village.sync();
+        assert_eq!(record(&village, &task)["description"], "", "{name}");
+        let e = village.run(
+            &["put", "task"],
+            Some(&json!({"id": task, "description": "再补一句。"}).to_string()),
+        );
+        assert!(!e.status.success(), "{name}");
+        let said = String::from_utf8_lossy(&e.stderr);
+        assert!(
+            said.contains("outside this device's scope"),
+            "{name}: {said}"
+        );
+    }
+}
+
+fn rejected_count(c: &Client) -> usize {
+    rejected(c).len()
+}

@@ -62,6 +62,15 @@ pub struct HistoryEntry {
     pub fields: Vec<String>,
 }
 
+/// An edit as its maker saw it: see [`RecordDoc::edit_span`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditSpan {
+    /// The heads the edit's changes build on (empty: they made the record).
+    pub base: Vec<ChangeHash>,
+    /// The heads of the edit's changes alone (empty: nothing new).
+    pub made: Vec<ChangeHash>,
+}
+
 /// A record document.
 #[derive(Debug, Clone)]
 pub struct RecordDoc {
@@ -125,7 +134,70 @@ impl RecordDoc {
 
     /// The whole document as JSON, keys sorted: the canonical form of a record.
     pub fn to_json(&self) -> Json {
-        obj_to_json(&self.doc, &automerge::ROOT, ObjType::Map)
+        let mut json = obj_to_json(&self.doc, &automerge::ROOT, ObjType::Map);
+        self.settle(&mut json);
+        json
+    }
+
+    /// What concurrent edits left, resolved as the model says ([`Kind::settle`]); concurrent
+    /// moves of a record's workflow state merge by the model's rank, not by Automerge's order
+    /// of actors: every replica shows the same state, the one the rules chose
+    /// ([`Kind::move_field`]).
+    fn settle(&self, json: &mut Json) {
+        let kind = json
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .and_then(crate::kinds::from_enum_name::<Kind>);
+        if let (Some(kind), Json::Object(m)) = (kind, json) {
+            self.settle_move(kind, m);
+            kind.settle(m);
+        }
+    }
+
+    /// The workflow state concurrent moves left, by rank, with its date.
+    fn settle_move(&self, kind: Kind, m: &mut Map<String, Json>) {
+        let Some((field, rank)) = kind.move_field() else {
+            return;
+        };
+        let strings = |key: &str| -> Vec<String> {
+            self.doc
+                .get_all(automerge::ROOT, key)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(v, _)| match v {
+                    Value::Scalar(s) => match s.as_ref() {
+                        ScalarValue::Str(t) => Some(t.to_string()),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect()
+        };
+        let states = strings(field);
+        if states.len() < 2 {
+            return;
+        }
+        // Ranks are one per state, so the order of candidates is the same on every replica.
+        // A state dated by a field (a member's stage) wins only with its date: a concurrent
+        // edit may have taken the date away (a move back) while another restated the state.
+        let mut ranked: Vec<(u8, String)> = states
+            .into_iter()
+            .filter_map(|t| rank(&t).map(|r| (r, t)))
+            .collect();
+        ranked.sort();
+        ranked.dedup();
+        for (_, state) in ranked.into_iter().rev() {
+            if let Some(date_field) = kind.state_date_field(&state) {
+                if m.get(date_field).is_none_or(Json::is_null) {
+                    let Some(d) = strings(date_field).into_iter().max() else {
+                        continue;
+                    };
+                    m.insert(date_field.to_string(), Json::String(d));
+                }
+            }
+            m.insert(field.to_string(), Json::String(state));
+            return;
+        }
     }
 
     /// The typed record. Fails with `SchemaTooNew` when a newer version wrote something this
@@ -156,10 +228,17 @@ impl RecordDoc {
             }
             .into());
         }
+        // Only what the edit changed is written: a field the user left as they saw it keeps
+        // its operations, so a merge settled on read (a state two moves left, a list that
+        // holds a value twice) stays settled the same way, and an edit never restates what a
+        // concurrent edit is changing.
+        let seen = self.to_json();
+        let mut changed = record.to_json_map();
+        changed.retain(|k, v| seen.get(k) != Some(v));
         reconcile_map(
             &mut self.doc,
             &automerge::ROOT,
-            &record.to_json_map(),
+            &changed,
             record.kind().text_fields(),
         )
     }
@@ -282,6 +361,44 @@ impl RecordDoc {
             .into());
         }
         Ok(RecordDoc { doc: out })
+    }
+
+    /// What a peer's changes new to this document (those not reachable from `known`, the
+    /// heads before they were applied) were made on and led to: the heads they build on
+    /// (`base`) and the heads of those changes alone (`made`), each sorted. Between the two
+    /// lies the edit as its maker saw it, whatever happened concurrently elsewhere.
+    pub fn edit_span(&mut self, known: &[ChangeHash]) -> EditSpan {
+        let new = self.doc.get_changes_meta(known);
+        let hashes: std::collections::HashSet<ChangeHash> = new.iter().map(|c| c.hash).collect();
+        let mut base: Vec<ChangeHash> = Vec::new();
+        let mut depended: std::collections::HashSet<ChangeHash> = Default::default();
+        for c in &new {
+            for d in &c.deps {
+                if hashes.contains(d) {
+                    depended.insert(*d);
+                } else {
+                    base.push(*d);
+                }
+            }
+        }
+        let mut made: Vec<ChangeHash> = hashes.difference(&depended).copied().collect();
+        base.sort();
+        base.dedup();
+        made.sort();
+        EditSpan { base, made }
+    }
+
+    /// The record as it was at `heads` (a state in this document's history), `None` for the
+    /// empty heads (before the record existed).
+    pub fn record_at(&mut self, heads: &[ChangeHash]) -> Result<Option<AnyRecord>, ModelError> {
+        if heads.is_empty() {
+            return Ok(None);
+        }
+        let then = self
+            .doc
+            .fork_at(heads)
+            .map_err(|e| DocError::Automerge(e.to_string()))?;
+        RecordDoc::from_autocommit(then).record().map(Some)
     }
 
     /// Changes this document waits for: dependencies of applied changes it does not have.

@@ -350,6 +350,19 @@ impl ReportState {
             }
     }
 
+    /// How concurrent moves of one report merge: the state of highest rank wins, on every
+    /// replica alike. A report is accepted only if no concurrent move disagreed: a return
+    /// beats an acceptance (a reviewer saw a problem), a resubmission beats an acceptance of
+    /// the earlier text (the words changed since the reviewer read them).
+    pub fn merge_rank(self) -> u8 {
+        match self {
+            ReportState::Draft => 0,
+            ReportState::Accepted => 1,
+            ReportState::Submitted => 2,
+            ReportState::Returned => 3,
+        }
+    }
+
     /// Whether the village may still change the report's words and figures.
     pub fn open_to_village(self) -> bool {
         matches!(self, ReportState::Draft | ReportState::Returned)
@@ -372,6 +385,18 @@ impl TaskStatus {
         self == to
             || role.is_office()
             || matches!((self, to), (Open, InProgress) | (InProgress, Open))
+    }
+
+    /// How concurrent moves of one task merge: the status of highest rank wins, on every
+    /// replica alike. The office's decisions beat the village's (closed while the village
+    /// started work: closed), cancelling beats closing.
+    pub fn merge_rank(self) -> u8 {
+        match self {
+            TaskStatus::Open => 0,
+            TaskStatus::InProgress => 1,
+            TaskStatus::Done => 2,
+            TaskStatus::Cancelled => 3,
+        }
     }
 
     /// Open or in progress: still to be done.

@@ -152,6 +152,9 @@ pub struct RecordWrite {
     pub projection: ProjectionRow,
     /// Paths of every unit the record reaches.
     pub unit_paths: Vec<String>,
+    /// Paths of units the record reached before this write and no longer does: the new log
+    /// entries reach them too.
+    pub left_paths: Vec<String>,
     /// Hashes of the attachments the record refers to.
     pub blobs: Vec<String>,
 }

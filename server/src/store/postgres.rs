@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_blobs.sql"),
     include_str!("../../migrations/postgres/0003_office.sql"),
     include_str!("../../migrations/postgres/0004_synced_to.sql"),
+    include_str!("../../migrations/postgres/0005_change_reach.sql"),
 ];
 /// Advisory lock keys.
 const LOCK_LOG: i64 = 0x007a_6875_6375_6e01;
@@ -364,9 +365,22 @@ impl Store for PgStore {
             .await
             .map_err(be)?;
             for entry in &w.log {
-                tx.execute(sql::ADD_CHANGE, &[&w.id, &origin, entry])
+                if w.left_paths.is_empty() {
+                    tx.execute(sql::ADD_CHANGE, &[&w.id, &origin, entry])
+                        .await
+                        .map_err(be)?;
+                    continue;
+                }
+                let seq: i64 = tx
+                    .query_one(sql::ADD_CHANGE_SEQ, &[&w.id, &origin, entry])
                     .await
-                    .map_err(be)?;
+                    .map_err(be)?
+                    .get(0);
+                for p in &w.left_paths {
+                    tx.execute(sql::ADD_CHANGE_REACH, &[&seq, p])
+                        .await
+                        .map_err(be)?;
+                }
             }
             tx.execute(sql::CLEAR_RECORD_UNITS, &[&w.id])
                 .await
@@ -436,8 +450,10 @@ impl Store for PgStore {
                  SELECT c.seq, c.record_id, c.bytes, c.origin, top.m FROM top
                  LEFT JOIN LATERAL (
                    SELECT c.seq, c.record_id, c.bytes, c.origin FROM changes c
-                   WHERE c.seq > $1 AND EXISTS (SELECT 1 FROM record_units ru, unnest($2::text[]) AS s(p)
+                   WHERE c.seq > $1 AND (EXISTS (SELECT 1 FROM record_units ru, unnest($2::text[]) AS s(p)
                      WHERE ru.record_id = c.record_id AND starts_with(ru.path, s.p))
+                   OR EXISTS (SELECT 1 FROM change_reach cr, unnest($2::text[]) AS s(p)
+                     WHERE cr.seq = c.seq AND starts_with(cr.path, s.p)))
                    ORDER BY c.seq LIMIT $3) c ON true
                  ORDER BY c.seq",
                 &[&after_i, &scope_paths, &(paging::PULL_ROWS as i64)],

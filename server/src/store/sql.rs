@@ -47,6 +47,13 @@ pub const DOC_HEADS: &str = "SELECT heads FROM docs WHERE id = $1";
 
 pub const ADD_CHANGE: &str = "INSERT INTO changes(record_id, origin, bytes) VALUES ($1, $2, $3)";
 
+/// The same, giving the entry's sequence (for its `change_reach` rows).
+pub const ADD_CHANGE_SEQ: &str =
+    "INSERT INTO changes(record_id, origin, bytes) VALUES ($1, $2, $3) RETURNING seq";
+
+pub const ADD_CHANGE_REACH: &str =
+    "INSERT INTO change_reach(seq, path) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
 pub const CLEAR_RECORD_UNITS: &str = "DELETE FROM record_units WHERE record_id = $1";
 
 pub const CLEAR_RECORD_BLOBS: &str = "DELETE FROM record_blobs WHERE record_id = $1";
@@ -113,6 +120,8 @@ pub const ALL: &[&str] = &[
     REVOKE_DEVICE,
     DOC_HEADS,
     ADD_CHANGE,
+    ADD_CHANGE_SEQ,
+    ADD_CHANGE_REACH,
     CLEAR_RECORD_UNITS,
     CLEAR_RECORD_BLOBS,
     LOG_END,

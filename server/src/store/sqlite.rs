@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_blobs.sql"),
     include_str!("../../migrations/sqlite/0003_office.sql"),
     include_str!("../../migrations/sqlite/0004_synced_to.sql"),
+    include_str!("../../migrations/sqlite/0005_change_reach.sql"),
 ];
 
 pub struct SqliteStore {
@@ -428,6 +429,11 @@ impl Store for SqliteStore {
                 for entry in &w.log {
                     tx.execute(&lite(sql::ADD_CHANGE), params![w.id, origin, entry])
                         .map_err(be)?;
+                    let seq = tx.last_insert_rowid();
+                    for p in &w.left_paths {
+                        tx.execute(&lite(sql::ADD_CHANGE_REACH), params![seq, p])
+                            .map_err(be)?;
+                    }
                 }
                 tx.execute(&lite(sql::CLEAR_RECORD_UNITS), [&w.id])
                     .map_err(be)?;
@@ -485,15 +491,20 @@ impl Store for SqliteStore {
                     more: false,
                 });
             }
-            let likes: Vec<String> = (0..scope.len())
-                .map(|i| format!("substr(ru.path, 1, length(?{n})) = ?{n}", n = i + 3))
-                .collect();
+            let likes = |t: &str| {
+                (0..scope.len())
+                    .map(|i| format!("substr({t}.path, 1, length(?{n})) = ?{n}", n = i + 3))
+                    .collect::<Vec<String>>()
+                    .join(" OR ")
+            };
             let sql = format!(
                 "SELECT c.seq, c.record_id, c.bytes, c.origin FROM changes c
-                 WHERE c.seq > ?1 AND EXISTS (SELECT 1 FROM record_units ru
+                 WHERE c.seq > ?1 AND (EXISTS (SELECT 1 FROM record_units ru
                    WHERE ru.record_id = c.record_id AND ({}))
+                 OR EXISTS (SELECT 1 FROM change_reach cr WHERE cr.seq = c.seq AND ({})))
                  ORDER BY c.seq LIMIT ?2",
-                likes.join(" OR ")
+                likes("ru"),
+                likes("cr")
             );
             // One read transaction, one snapshot: the log's end is read from the same state as
             // the page, though another process (an administration command) may write between.

@@ -85,6 +85,90 @@ impl Kind {
         1
     }
 
+    /// The field holding the record's place in its workflow, and the rank by which concurrent
+    /// moves of it merge (the highest wins; see `merge_rank` in [`crate::rules`]).
+    pub fn move_field(self) -> Option<(&'static str, MergeRank)> {
+        match self {
+            Kind::Report => Some(("state", |s| {
+                from_enum_name::<ReportState>(s).map(ReportState::merge_rank)
+            })),
+            Kind::Task => Some(("status", |s| {
+                from_enum_name::<TaskStatus>(s).map(TaskStatus::merge_rank)
+            })),
+            Kind::Member => Some(("stage", |s| {
+                from_enum_name::<Stage>(s).map(Stage::merge_rank)
+            })),
+            _ => None,
+        }
+    }
+
+    /// Resolve in a record's document JSON what concurrent edits, each valid, can leave that
+    /// no single edit could make: a set-like list holding one value twice (two offices add
+    /// the same village to a task), a field kept for another kind than the one that won (one
+    /// edit makes an activity a household visit, another a demonstration). Every read of a
+    /// document goes through this, so every replica resolves a merge alike; a user's input
+    /// is not settled but validated as typed.
+    pub(crate) fn settle(self, m: &mut Map<String, Json>) {
+        let dedupe = |m: &mut Map<String, Json>, field: &str| {
+            if let Some(Json::Array(a)) = m.get_mut(field) {
+                let mut seen = std::collections::HashSet::with_capacity(a.len());
+                a.retain(|v| seen.insert(v.to_string()));
+            }
+        };
+        match self {
+            Kind::Task => dedupe(m, "assigned_villages"),
+            // A project completed is wholly done, whatever progress a concurrent edit gave.
+            Kind::Project
+                if m.get("status").and_then(Json::as_str) == Some("completed")
+                    && m.get("progress").and_then(Json::as_u64) != Some(100) =>
+            {
+                m.insert("progress".into(), Json::from(100));
+            }
+            // A date for a step the member has not reached (left by a move back, or by a
+            // concurrent move forward that lost) is not the member's.
+            Kind::Member => {
+                let stage = m
+                    .get("stage")
+                    .and_then(Json::as_str)
+                    .and_then(from_enum_name);
+                if let Some(stage) = stage {
+                    for s in Stage::ALL.into_iter().filter(|s| *s > stage) {
+                        if m.get(s.date_field()).is_some_and(|d| !d.is_null()) {
+                            m.insert(s.date_field().into(), Json::Null);
+                        }
+                    }
+                }
+            }
+            Kind::Activity => {
+                dedupe(m, "attendees");
+                let kind = m
+                    .get("activity_kind")
+                    .and_then(Json::as_str)
+                    .map(str::to_string);
+                let own = |k: ActivityKind| kind.as_deref() == Some(enum_name(&k).as_str());
+                if !own(ActivityKind::HouseholdVisit) && m.get("household").is_some_and(|h| h != "")
+                {
+                    m.insert("household".into(), Json::String(String::new()));
+                }
+                if !own(ActivityKind::Demonstration)
+                    && m.get("demonstration").is_some_and(|d| !d.is_null())
+                {
+                    m.insert("demonstration".into(), Json::Null);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The field that dates the workflow state `state` (a member's stage its date): when
+    /// concurrent edits left it empty beside a date another gave, the date is kept.
+    pub fn state_date_field(self, state: &str) -> Option<&'static str> {
+        match self {
+            Kind::Member => from_enum_name::<Stage>(state).map(Stage::date_field),
+            _ => None,
+        }
+    }
+
     /// Top-level string fields kept as Automerge Text (long texts people edit together).
     pub fn text_fields(self) -> &'static [&'static str] {
         match self {
@@ -120,11 +204,19 @@ impl FromStr for Kind {
     }
 }
 
+/// The rank of a workflow state by name, for merging concurrent moves (`None`: unknown).
+pub type MergeRank = fn(&str) -> Option<u8>;
+
 /// What every kind provides.
 pub trait RecordBody: Serialize + DeserializeOwned + Default + Clone + PartialEq {
     const KIND: Kind;
     /// Check the record; `previous` is the stored version when this is an edit.
     fn validate(&self, previous: Option<&Self>) -> Result<(), InvalidField>;
+    /// The fields an edit may never change (part of `validate`, and checked on its own where
+    /// concurrent edits merge: see [`crate::merge`]).
+    fn unchanged(&self, _previous: &Self) -> Result<(), InvalidField> {
+        Ok(())
+    }
     /// Projection facts: title, date, status, search text and kind-specific figures.
     fn facts(&self) -> Facts;
     /// Member records this record refers to, with the field naming them.
@@ -287,6 +379,20 @@ impl AnyRecord {
         }
     }
 
+    /// Whether this record keeps the fields of `previous` no edit may change.
+    pub fn unchanged(&self, previous: &AnyRecord) -> Result<(), InvalidField> {
+        match (self, previous) {
+            (AnyRecord::Village(r), AnyRecord::Village(p)) => r.unchanged(p),
+            (AnyRecord::Member(r), AnyRecord::Member(p)) => r.unchanged(p),
+            (AnyRecord::Activity(r), AnyRecord::Activity(p)) => r.unchanged(p),
+            (AnyRecord::Project(r), AnyRecord::Project(p)) => r.unchanged(p),
+            (AnyRecord::Task(r), AnyRecord::Task(p)) => r.unchanged(p),
+            (AnyRecord::Report(r), AnyRecord::Report(p)) => r.unchanged(p),
+            (AnyRecord::Inspection(r), AnyRecord::Inspection(p)) => r.unchanged(p),
+            _ => Err(InvalidField::new("kind", Reason::Immutable)),
+        }
+    }
+
     /// Whether a person of `role` may turn `previous` (`None`: nothing yet) into this record:
     /// who creates which kind, who makes which move of a report or a task. The replica asks
     /// before it saves; the server asks of every pushed change, for the person behind the
@@ -373,6 +479,15 @@ impl AnyRecord {
 
     pub fn facts(&self) -> Facts {
         each!(self, r => r.facts())
+    }
+
+    /// The record's place in its workflow (a report's state, a task's status), by name.
+    pub fn workflow_state(&self) -> Option<String> {
+        match self {
+            AnyRecord::Report(r) => Some(enum_name(&r.state)),
+            AnyRecord::Task(t) => Some(enum_name(&t.status)),
+            _ => None,
+        }
     }
 
     pub fn member_refs(&self) -> Vec<(String, String)> {

@@ -90,9 +90,7 @@ impl RecordBody for MonthlyReport {
             ));
         }
         if let Some(p) = previous {
-            if p.month != self.month {
-                return Err(InvalidField::new("month", Reason::Immutable));
-            }
+            self.unchanged(p)?;
         }
         if self.state == ReportState::Returned && self.review_comment.trim().is_empty() {
             return Err(InvalidField::new("review_comment", Reason::Required));
@@ -115,6 +113,13 @@ impl RecordBody for MonthlyReport {
 
     /// The village writes and submits; the township or city reviews a submitted report;
     /// notes are only ever added (kept whole, whatever order concurrent notes merge in).
+    fn unchanged(&self, p: &Self) -> Result<(), InvalidField> {
+        if p.month != self.month {
+            return Err(InvalidField::new("month", Reason::Immutable));
+        }
+        Ok(())
+    }
+
     fn permit_edit(&self, p: &Self, role: Role) -> Result<(), Forbidden> {
         let refuse = |field: &str, rule: Refused| {
             Err(Forbidden {

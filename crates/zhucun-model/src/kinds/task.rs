@@ -102,12 +102,17 @@ impl RecordBody for Task {
             return Err(InvalidField::new("deadline", Reason::Required));
         }
         if let Some(p) = previous {
-            if p.issuer != self.issuer {
-                return Err(InvalidField::new("issuer", Reason::Immutable));
-            }
+            self.unchanged(p)?;
         }
         for (i, n) in self.notes.iter().enumerate() {
             required(&format!("notes[{i}].text"), &n.text)?;
+        }
+        Ok(())
+    }
+
+    fn unchanged(&self, p: &Self) -> Result<(), InvalidField> {
+        if p.issuer != self.issuer {
+            return Err(InvalidField::new("issuer", Reason::Immutable));
         }
         Ok(())
     }
