@@ -118,7 +118,8 @@ fn is_owner(name: &str) -> bool {
 }
 
 /// Every path under `dir` is a blob directory entry this store makes:
-/// `<2 hex>/<hash>`, `partial/<owner>/<hash>/…` and `holders/<hash>/<device>.<chunk>`.
+/// `<2 hex>/<hash>`, `partial/<owner>/<hash>/…`, `holders/<hash>/<device>.<chunk>` and
+/// `uploads/<hash>/<device>`.
 fn check_tree(outer: &std::path::Path) {
     let entries: Vec<_> = std::fs::read_dir(outer).unwrap().collect();
     assert_eq!(
@@ -138,6 +139,18 @@ fn check_tree(outer: &std::path::Path) {
                 for p in std::fs::read_dir(o.path()).unwrap() {
                     let p = p.unwrap().file_name().into_string().unwrap();
                     zhucun_server::blobs::check_hash(&p).expect("partial/<owner>/<hash>");
+                }
+            }
+            continue;
+        }
+        if name == "uploads" {
+            for h in std::fs::read_dir(e.path()).unwrap() {
+                let h = h.unwrap();
+                let hash = h.file_name().into_string().unwrap();
+                zhucun_server::blobs::check_hash(&hash).expect("uploads/<hash>");
+                for p in std::fs::read_dir(h.path()).unwrap() {
+                    let p = p.unwrap().file_name().into_string().unwrap();
+                    assert!(DEVICES.contains(&p.as_str()), "uploads/{hash}/{p}");
                 }
             }
             continue;

@@ -22,6 +22,40 @@ pub enum AdminError {
     NotInScope(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Blob(#[from] crate::blobs::BlobError),
+}
+
+/// Remove the complete attachments no record refers to that are older than `older_than`
+/// (uploaded and never named by a record, or no longer named by any), with what recorded
+/// their uploads: the serving process does it every few hours, `zhucun-server admin
+/// collect-blobs` on demand. Candidates are judged against the records in batches, and a
+/// blob is removed only if it is still that old when its batch is done.
+pub async fn collect_blobs(
+    store: &dyn Store,
+    dir: std::sync::Arc<crate::blobs::BlobDir>,
+    older_than: std::time::Duration,
+) -> Result<crate::blobs::Collected, AdminError> {
+    let d = dir.clone();
+    let candidates = tokio::task::spawn_blocking(move || d.older_than(older_than))
+        .await
+        .map_err(|e| AdminError::Invalid(format!("listing attachments failed: {e}")))??;
+    let mut done = crate::blobs::Collected::default();
+    for batch in candidates.chunks(500) {
+        let named = store.referenced_blobs(batch).await?;
+        let (referenced, unreferenced): (Vec<String>, Vec<String>) =
+            batch.iter().cloned().partition(|h| named.contains(h));
+        let d = dir.clone();
+        let c =
+            tokio::task::spawn_blocking(move || d.collect(&unreferenced, &referenced, older_than))
+                .await
+                .map_err(|e| {
+                    AdminError::Invalid(format!("collecting attachments failed: {e}"))
+                })??;
+        done.blobs += c.blobs;
+        done.bytes += c.bytes;
+    }
+    Ok(done)
 }
 
 pub async fn add_unit(

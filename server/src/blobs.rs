@@ -7,6 +7,13 @@
 //! [`MAX_PARTIALS`] blobs; ones untouched for [`PARTIAL_TTL`] are dropped). Names are checked
 //! hashes and server-made device ids, so nothing escapes the directory.
 //!
+//! A device's room for attachments no record refers to yet is bounded too
+//! ([`BlobDir::max_unreferenced`]): each blob a device's own upload completed leaves a marker
+//! `uploads/<hash>/<device>` (its size) until a record that refers to it lands
+//! ([`BlobDir::referenced`]). Complete blobs no record refers to are collected once older
+//! than [`BLOB_GRACE`] ([`BlobDir::collect`]; `zhucun-server admin collect-blobs`, and the
+//! serving process every few hours).
+//!
 //! What a device learns about a blob is scoped: a blob that no record in its scope refers to
 //! looks unknown to it until it proves it holds the content by uploading every chunk (each
 //! compared with the stored bytes; nothing stored is ever overwritten). The proofs are empty
@@ -27,6 +34,11 @@ pub const MAX_PARTIALS: usize = 16;
 /// An unfinished upload nobody added a chunk to for this long is dropped (the device
 /// starts it again if it still has the attachment).
 pub const PARTIAL_TTL: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
+
+/// A complete attachment no record refers to is kept this long (a device uploads attachments
+/// before the records that name them), then collected; so are the markers of a device's
+/// uploads no record has named by then.
+pub const BLOB_GRACE: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
 
 /// The owner of uploads not made by a device ([`BlobDir::put_chunk`]); device ids are
 /// `dev-<hex>`, so it cannot be one.
@@ -58,6 +70,11 @@ pub enum BlobError {
          finish or abandon them first"
     )]
     PartialsFull { blobs: usize, used: u64, limit: u64 },
+    #[error(
+        "this device's attachments that no record refers to yet fill its room ({used} of \
+         {limit} bytes): sync the records that refer to them first"
+    )]
+    UploadsFull { used: u64, limit: u64 },
     #[error("blob storage: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -78,6 +95,16 @@ pub struct BlobDir {
     pub max_size: u64,
     /// Bytes (as declared by their sizes) one device's unfinished uploads may hold.
     pub max_partial: u64,
+    /// Bytes one device's uploads that no record refers to yet may hold, unfinished ones
+    /// included.
+    pub max_unreferenced: u64,
+}
+
+/// What [`BlobDir::collect`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Collected {
+    pub blobs: u64,
+    pub bytes: u64,
 }
 
 pub fn check_hash(h: &str) -> Result<(), BlobError> {
@@ -108,6 +135,7 @@ impl BlobDir {
             root: root.to_path_buf(),
             max_size,
             max_partial: max_size.saturating_mul(4),
+            max_unreferenced: max_size.saturating_mul(16),
         })
     }
 
@@ -230,7 +258,122 @@ impl BlobDir {
                 limit: self.max_partial,
             });
         }
+        let unreferenced = self.unreferenced_of(owner)?.saturating_add(used);
+        if unreferenced.saturating_add(size) > self.max_unreferenced {
+            return Err(BlobError::UploadsFull {
+                used: unreferenced,
+                limit: self.max_unreferenced,
+            });
+        }
         Ok(())
+    }
+
+    fn uploads_dir(&self, h: &str) -> PathBuf {
+        self.root.join("uploads").join(h)
+    }
+
+    /// Bytes of complete blobs `owner`'s uploads made that no record has referred to since
+    /// (markers older than [`BLOB_GRACE`] no longer count; [`BlobDir::collect`] removes them).
+    fn unreferenced_of(&self, owner: &str) -> Result<u64, BlobError> {
+        let dirs = match std::fs::read_dir(self.root.join("uploads")) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let mut used = 0u64;
+        for d in dirs {
+            let marker = d?.path().join(owner);
+            let Ok(m) = std::fs::metadata(&marker) else {
+                continue;
+            };
+            if m.modified()?.elapsed().is_ok_and(|age| age > BLOB_GRACE) {
+                continue;
+            }
+            let size: u64 = std::fs::read_to_string(&marker)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            used = used.saturating_add(size);
+        }
+        Ok(used)
+    }
+
+    /// Records that refer to `hashes` landed: the uploads of them no longer count against
+    /// any device's room.
+    pub fn referenced(&self, hashes: &[String]) -> Result<(), BlobError> {
+        for h in hashes {
+            check_hash(h)?;
+            match std::fs::remove_dir_all(self.uploads_dir(h)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Complete blobs last written longer than `older_than` ago: the candidates of a
+    /// collection, to be checked against the records.
+    pub fn older_than(&self, older_than: std::time::Duration) -> Result<Vec<String>, BlobError> {
+        let mut out = Vec::new();
+        for d in std::fs::read_dir(&self.root)? {
+            let d = d?;
+            let name = d.file_name();
+            let Some(n) = name.to_str() else { continue };
+            if n.len() != 2 || !n.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            for f in std::fs::read_dir(d.path())? {
+                let f = f?;
+                let Some(h) = f.file_name().to_str().map(str::to_string) else {
+                    continue;
+                };
+                if check_hash(&h).is_err() {
+                    continue;
+                }
+                if f.metadata()?
+                    .modified()?
+                    .elapsed()
+                    .is_ok_and(|age| age > older_than)
+                {
+                    out.push(h);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Remove the complete blobs `unreferenced` (no record refers to them) still older than
+    /// `older_than`, with their proofs and upload markers; the markers of blobs records
+    /// refer to (`referenced`) go too.
+    pub fn collect(
+        &self,
+        unreferenced: &[String],
+        referenced: &[String],
+        older_than: std::time::Duration,
+    ) -> Result<Collected, BlobError> {
+        self.referenced(referenced)?;
+        let mut done = Collected::default();
+        for h in unreferenced {
+            check_hash(h)?;
+            let path = self.complete_path(h);
+            let Ok(m) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if !m.modified()?.elapsed().is_ok_and(|age| age > older_than) {
+                continue;
+            }
+            std::fs::remove_file(&path)?;
+            for dir in [self.root.join("holders").join(h), self.uploads_dir(h)] {
+                match std::fs::remove_dir_all(dir) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+            }
+            done.blobs += 1;
+            done.bytes += m.len();
+        }
+        Ok(done)
     }
 
     /// The status of blob `h`: complete, or the unfinished upload not made by a device.
@@ -375,6 +518,13 @@ impl BlobDir {
         let done = self.complete_path(h);
         let parent = done.parent().unwrap_or(&self.root).to_path_buf();
         std::fs::create_dir_all(&parent)?;
+        // The device's room counts the blob until a record refers to it (the marker first:
+        // a blob is never complete without its uploader's marker).
+        if owner != NO_DEVICE {
+            let marks = self.uploads_dir(h);
+            std::fs::create_dir_all(&marks)?;
+            write_atomic(&marks.join(owner), size.to_string().as_bytes())?;
+        }
         std::fs::rename(&tmp, &done)?;
         // The rename is durable only once its directory is: a power loss must not drop a
         // photo the device was told is complete (it would never upload it again).
@@ -652,5 +802,91 @@ mod tests {
             .unwrap();
         assert!(!first.exists());
         assert_eq!(b.status_for(&small[0].0, "dev-a", true).unwrap().size, None);
+    }
+
+    fn upload(b: &BlobDir, (h, data): &(String, Vec<u8>), device: &str) -> Result<(), BlobError> {
+        for idx in 0..chunks(data.len() as u64) {
+            b.put_chunk_for(h, data.len() as u64, idx, chunk(data, idx), device, false)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_devices_attachments_no_record_names_are_bounded() {
+        let d = tempfile::tempdir().unwrap();
+        let mut b = BlobDir::new(d.path(), 4 * CHUNK_SIZE).unwrap();
+        b.max_unreferenced = 5 * CHUNK_SIZE;
+        let (one, two, three) = (
+            blob(2 * CHUNK_SIZE as usize, 1),
+            blob(2 * CHUNK_SIZE as usize, 2),
+            blob(2 * CHUNK_SIZE as usize, 3),
+        );
+        upload(&b, &one, "dev-a").unwrap();
+        upload(&b, &two, "dev-a").unwrap();
+        // Four chunks no record names: a fifth and sixth would pass the room.
+        let e = upload(&b, &three, "dev-a").unwrap_err();
+        assert!(
+            matches!(e, BlobError::UploadsFull { used, limit }
+                if used == 4 * CHUNK_SIZE && limit == 5 * CHUNK_SIZE),
+            "{e}"
+        );
+        // Another device has its own room.
+        upload(&b, &three, "dev-b").unwrap();
+        // Once a record names the first two, the device has room again.
+        b.referenced(&[one.0.clone(), two.0.clone()]).unwrap();
+        upload(&b, &blob(2 * CHUNK_SIZE as usize, 4), "dev-a").unwrap();
+        // Uploading a blob that is already here adds nothing to the room it uses.
+        upload(&b, &three, "dev-a").unwrap();
+        assert_eq!(b.unreferenced_of("dev-a").unwrap(), 2 * CHUNK_SIZE);
+    }
+
+    #[test]
+    fn attachments_no_record_names_are_collected_once_old() {
+        let d = tempfile::tempdir().unwrap();
+        let b = BlobDir::new(d.path(), 4 * CHUNK_SIZE).unwrap();
+        let (named, orphan, young) = (
+            blob(CHUNK_SIZE as usize, 1),
+            blob(2 * CHUNK_SIZE as usize, 2),
+            blob(CHUNK_SIZE as usize, 3),
+        );
+        for x in [&named, &orphan, &young] {
+            upload(&b, x, "dev-a").unwrap();
+        }
+        let old = std::time::SystemTime::now() - BLOB_GRACE - std::time::Duration::from_secs(60);
+        for x in [&named, &orphan] {
+            std::fs::File::open(b.complete_path(&x.0))
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        let mut candidates = vec![named.0.clone(), orphan.0.clone()];
+        candidates.sort();
+        assert_eq!(b.older_than(BLOB_GRACE).unwrap(), candidates);
+        let c = b
+            .collect(
+                std::slice::from_ref(&orphan.0),
+                std::slice::from_ref(&named.0),
+                BLOB_GRACE,
+            )
+            .unwrap();
+        assert_eq!(
+            c,
+            Collected {
+                blobs: 1,
+                bytes: 2 * CHUNK_SIZE
+            }
+        );
+        assert!(!b.status(&orphan.0).unwrap().complete, "the orphan is gone");
+        assert!(!d.path().join("holders").join(&orphan.0).exists());
+        assert!(!b.uploads_dir(&orphan.0).exists());
+        assert!(b.status(&named.0).unwrap().complete, "a named blob stays");
+        assert!(!b.uploads_dir(&named.0).exists(), "and no longer counts");
+        assert!(b.status(&young.0).unwrap().complete, "a young one stays");
+        assert_eq!(b.unreferenced_of("dev-a").unwrap(), CHUNK_SIZE);
+        // A blob named as unreferenced but no longer old (touched again) is kept.
+        let c = b
+            .collect(std::slice::from_ref(&young.0), &[], BLOB_GRACE)
+            .unwrap();
+        assert_eq!(c, Collected::default());
     }
 }

@@ -144,7 +144,29 @@ enum AdminCmd {
     /// Check the stored data (SQLite's integrity_check, then the rules every commit keeps):
     /// prints `ok`, or each problem and exits non-zero.
     Check,
+    /// Remove the attachments no record refers to that are older than the grace period
+    /// (14 days; the serving process also does this every 6 hours). Prints what it removed.
+    CollectBlobs {
+        /// The attachment directory (default: as `serve` finds it).
+        #[arg(long, env = "ZHUCUN_BLOB_DIR")]
+        blob_dir: Option<PathBuf>,
+        /// Days an attachment no record names is kept (at least 1).
+        #[arg(long, default_value_t = 14)]
+        older_than_days: u64,
+    },
 }
+
+/// The attachment directory: the one given (command line, else settings), else one beside
+/// an SQLite database, else ./blobs.
+fn blob_dir_of(given: Option<PathBuf>, db: &str) -> PathBuf {
+    given.unwrap_or_else(|| match db.strip_prefix("sqlite://") {
+        Some(p) => PathBuf::from(format!("{p}.blobs")),
+        None => PathBuf::from("blobs"),
+    })
+}
+
+/// How often the serving process collects attachments no record refers to.
+const COLLECT_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -223,14 +245,7 @@ async fn run(cli: Cli) -> Result<()> {
             let addr: SocketAddr = listen
                 .parse()
                 .map_err(|_| anyhow!("listen address `{listen}` is not HOST:PORT"))?;
-            // Attachments: the settings' directory, else one beside an SQLite database, else ./blobs.
-            let blob_dir =
-                blob_dir
-                    .or(file.blob_dir)
-                    .unwrap_or_else(|| match db.strip_prefix("sqlite://") {
-                        Some(p) => PathBuf::from(format!("{p}.blobs")),
-                        None => PathBuf::from("blobs"),
-                    });
+            let blob_dir = blob_dir_of(blob_dir.or(file.blob_dir), &db);
             let max_blob = max_blob.or(file.max_blob).unwrap_or(DEFAULT_MAX_BLOB);
             if max_blob == 0 {
                 return Err(anyhow!("max_blob must be at least 1 byte"));
@@ -269,6 +284,25 @@ async fn run(cli: Cli) -> Result<()> {
                 trust_proxy
             };
             let state = api::AppState::build(store, limits, Some(blobs), web, rate);
+            if let Some(dir) = state.blobs.clone() {
+                let store = state.store.clone();
+                tokio::spawn(async move {
+                    let mut every = tokio::time::interval(COLLECT_EVERY);
+                    loop {
+                        every.tick().await;
+                        let grace = zhucun_server::blobs::BLOB_GRACE;
+                        match admin::collect_blobs(store.as_ref(), dir.clone(), grace).await {
+                            Ok(c) if c.blobs > 0 => tracing::info!(
+                                blobs = c.blobs,
+                                bytes = c.bytes,
+                                "collected attachments no record refers to"
+                            ),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "collecting attachments"),
+                        }
+                    }
+                });
+            }
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("listening on {addr}"))?;
@@ -326,6 +360,20 @@ async fn run(cli: Cli) -> Result<()> {
                 } => {
                     admin::add_unit(s, &id, &name, &kind, parent.as_deref()).await?;
                     println!("{id}");
+                }
+                AdminCmd::CollectBlobs {
+                    blob_dir,
+                    older_than_days,
+                } => {
+                    if older_than_days == 0 {
+                        return Err(anyhow!("--older-than-days must be at least 1"));
+                    }
+                    let dir = blob_dir_of(blob_dir.or(file.blob_dir), &db);
+                    let blobs = zhucun_server::blobs::BlobDir::new(&dir, DEFAULT_MAX_BLOB)
+                        .with_context(|| format!("blob directory {}", dir.display()))?;
+                    let age = std::time::Duration::from_secs(older_than_days * 24 * 3600);
+                    let c = admin::collect_blobs(s, std::sync::Arc::new(blobs), age).await?;
+                    println!("removed {} attachments, {} bytes", c.blobs, c.bytes);
                 }
                 AdminCmd::Units => {
                     for u in s.units().await? {

@@ -494,7 +494,17 @@ pub async fn sync_with_blobs(
             break;
         }
         match store.commit(&dev.device_id, &writes).await {
-            Ok(()) => break,
+            Ok(()) => {
+                // Attachments records now refer to no longer count against their uploaders'
+                // room (a few file-system calls, no waiting on the disk's contents).
+                let named: Vec<String> = writes.iter().flat_map(|w| w.blobs.clone()).collect();
+                if let (Some(b), false) = (blobs, named.is_empty()) {
+                    if let Err(e) = b.referenced(&named) {
+                        tracing::warn!(error = %e, "clearing attachment upload markers");
+                    }
+                }
+                break;
+            }
             Err(StoreError::Conflict(_)) if attempt < 8 => {
                 attempt += 1;
                 continue;

@@ -5,7 +5,7 @@
 //! PostgreSQL unreachable: with `CI=true` the Postgres test fails, otherwise it prints a
 //! notice and skips.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -893,6 +893,26 @@ async fn records_and_log(s: &dyn Store) {
     assert_eq!(labels(&got), ["r3 moved", "r3 later"]);
     let (got, _, _) = pull_all(s, &["/city/"], before_move, "", BIG).await;
     assert_eq!(labels(&got), ["r3 moved", "r3 later"], "each entry once");
+
+    // Which attachments some record refers to (what collecting them asks).
+    let (named, other) = ("a".repeat(64), "b".repeat(64));
+    let with_photo = RecordWrite {
+        blobs: vec![named.clone()],
+        ..record(
+            "r-3",
+            Some(r#"["r3c"]"#),
+            r#"["r3d"]"#,
+            &["r3 photo"],
+            &["/city/town/v2/"],
+        )
+    };
+    s.commit("d-office", &[with_photo]).await.expect("photo");
+    let got = s
+        .referenced_blobs(&[named.clone(), other.clone()])
+        .await
+        .expect("referenced_blobs");
+    assert_eq!(got, HashSet::from([named.clone()]));
+    assert!(s.referenced_blobs(&[]).await.expect("none").is_empty());
 
     // load_docs: several ids, unknown ones skipped, none at all.
     let ids: Vec<String> = ["r-3", "nope", "r-1", "r-2"].map(String::from).to_vec();

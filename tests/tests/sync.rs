@@ -1324,3 +1324,85 @@ fn the_sync_protocol_path_is_scoped_too() {
 fn serde_bytes_vec(b: Vec<u8>) -> zhucun_protocol::Hash {
     zhucun_protocol::hash(&b)
 }
+
+/// An attachment a device sent and no record ever named is collected once older than the
+/// grace period; the photo a record names stays, and the device's upload room is given back
+/// when its record lands (the server's room per device is bounded).
+#[test]
+fn attachments_no_record_names_are_collected_and_the_rest_stay() {
+    use sha2::{Digest, Sha256};
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let name = b.name();
+        let c = Client::new();
+        c.enroll(&server.url, &codes["li-ming"]);
+        let (named, _) = activity_with_photo(&c, "photo.jpg", 7, "党课");
+        c.sync();
+        // A photo sent by hand, as a device whose record was never saved would have.
+        let orphan: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        let oh = hex::encode(Sha256::digest(&orphan));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let r = reqwest::Client::new()
+                .put(format!("{}/v1/blobs/{oh}/0?size=1000", server.url))
+                .bearer_auth(c.token())
+                .body(orphan.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200, "{name}");
+        });
+        let file = |h: &str| server.blob_dir().join(&h[..2]).join(h);
+        assert!(file(&oh).exists() && file(&named).exists(), "{name}");
+        // Only the orphan counts against the device's room: the photo its record names
+        // stopped counting when the record landed.
+        let marks = server.blob_dir().join("uploads");
+        assert!(marks.join(&oh).exists(), "{name}");
+        assert!(!marks.join(&named).exists(), "{name}");
+        let collect = || {
+            let out = server_cmd(
+                &db,
+                &[
+                    "admin",
+                    "collect-blobs",
+                    "--blob-dir",
+                    server.blob_dir().to_str().unwrap(),
+                ],
+            );
+            assert!(out.status.success(), "{name}: {out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        // Young: nothing goes.
+        assert_eq!(collect().trim(), "removed 0 attachments, 0 bytes", "{name}");
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(20 * 24 * 3600);
+        for h in [&oh, &named] {
+            std::fs::File::open(file(h))
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        assert_eq!(
+            collect().trim(),
+            "removed 1 attachments, 1000 bytes",
+            "{name}"
+        );
+        assert!(!file(&oh).exists(), "{name}: the orphan is gone");
+        assert!(file(&named).exists(), "{name}: the named photo stays");
+        assert!(
+            !marks.join(&oh).exists(),
+            "{name}: nor does it count any more"
+        );
+        // A new device of the village gets the photo.
+        let other = Client::new();
+        other.enroll(&server.url, &issue_code(&db, "li-ming"));
+        other.sync();
+        other.ok(&["blob", "fetch", &named], None);
+        let got = other.ok(&["blob", "get", &named], None);
+        assert_eq!(got.len(), 300_000, "{name}");
+    }
+}

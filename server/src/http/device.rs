@@ -270,7 +270,7 @@ pub struct PutQuery {
         (status = 413, description = "`too_large`: over the server's largest attachment (`max_size`) or the chunk limit", body = Body),
         (status = 422, description = "`hash_mismatch`: the complete bytes do not have this hash", body = Body),
         (status = 503, description = "`blobs_disabled` or `busy`", body = Body),
-        (status = 507, description = "`partials_full`: this device's unfinished uploads fill its room", body = Body),
+        (status = 507, description = "`partials_full`: this device's unfinished uploads fill their room; `uploads_full`: its uploads no record names yet fill its room", body = Body),
     )
 )]
 pub async fn blob_put(

@@ -102,6 +102,7 @@ pub const ERROR_CODES: &[&str] = &[
     "hash_mismatch",
     "blob_missing",
     "partials_full",
+    "uploads_full",
     "blobs_disabled",
     "method_not_allowed",
     "busy",
@@ -238,6 +239,7 @@ impl From<BlobError> for ApiError {
             BlobError::HashMismatch(_) => (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"),
             BlobError::Missing(_) => (StatusCode::NOT_FOUND, "blob_missing"),
             BlobError::PartialsFull { .. } => (StatusCode::INSUFFICIENT_STORAGE, "partials_full"),
+            BlobError::UploadsFull { .. } => (StatusCode::INSUFFICIENT_STORAGE, "uploads_full"),
             BlobError::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         ApiError::new(status, code, e.to_string())
@@ -298,6 +300,7 @@ impl From<AdminError> for ApiError {
             AdminError::OutOfScope(_) => (StatusCode::FORBIDDEN, "out_of_scope"),
             AdminError::NotInScope(_) => (StatusCode::NOT_FOUND, "not_found"),
             AdminError::Store(s) => return s.into(),
+            AdminError::Blob(b) => return b.into(),
         };
         ApiError::new(status, code, e.to_string())
     }

@@ -9,6 +9,8 @@ pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use serde::Serialize;
 
@@ -238,6 +240,8 @@ pub trait Store: Send + Sync {
     async fn check(&self) -> StoreResult<Vec<String>>;
     /// Whether a record reaching any of `scope_paths` refers to the blob `hash`.
     async fn blob_visible(&self, hash: &str, scope_paths: &[String]) -> StoreResult<bool>;
+    /// Those of `hashes` some record refers to.
+    async fn referenced_blobs(&self, hashes: &[String]) -> StoreResult<HashSet<String>>;
 
     // --- Office logins (the dashboard) ---
 

@@ -528,6 +528,19 @@ impl Store for PgStore {
             .any(|r| in_scope(&r.get::<_, String>(0), scope_paths)))
     }
 
+    async fn referenced_blobs(&self, hashes: &[String]) -> StoreResult<HashSet<String>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT DISTINCT hash FROM record_blobs WHERE hash = ANY($1)",
+                &[&hashes],
+            )
+            .await
+            .map_err(be)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     async fn entry(&self, seq: u64) -> StoreResult<Option<Vec<u8>>> {
         let seq = seq as i64;
         Ok(self

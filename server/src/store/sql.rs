@@ -56,6 +56,8 @@ pub const ADD_CHANGE_REACH: &str =
 
 pub const CLEAR_RECORD_UNITS: &str = "DELETE FROM record_units WHERE record_id = $1";
 
+pub const BLOB_REFERENCED: &str = "SELECT 1 FROM record_blobs WHERE hash = $1 LIMIT 1";
+
 pub const CLEAR_RECORD_BLOBS: &str = "DELETE FROM record_blobs WHERE record_id = $1";
 
 pub const LOG_END: &str = "SELECT max(seq) FROM changes";
@@ -124,6 +126,7 @@ pub const ALL: &[&str] = &[
     ADD_CHANGE_REACH,
     CLEAR_RECORD_UNITS,
     CLEAR_RECORD_BLOBS,
+    BLOB_REFERENCED,
     LOG_END,
     BLOB_REACH,
     LOG_ENTRY,

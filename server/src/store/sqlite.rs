@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one file, created on first start, nothing to install.
 //! One connection behind a mutex (SQLite has one writer anyway), used from blocking tasks.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -601,6 +602,21 @@ impl Store for SqliteStore {
                 .collect::<Result<_, _>>()
                 .map_err(be)?;
             Ok(paths.iter().any(|p| in_scope(p, &scope)))
+        })
+        .await
+    }
+
+    async fn referenced_blobs(&self, hashes: &[String]) -> StoreResult<HashSet<String>> {
+        let hashes = hashes.to_vec();
+        self.run(move |c| {
+            let mut st = c.prepare_cached(&lite(sql::BLOB_REFERENCED)).map_err(be)?;
+            let mut out = HashSet::new();
+            for h in hashes {
+                if st.exists([&h]).map_err(be)? {
+                    out.insert(h);
+                }
+            }
+            Ok(out)
         })
         .await
     }
