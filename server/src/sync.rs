@@ -189,11 +189,13 @@ fn plan_one(
         heads: Vec::new(),
     };
     if !doc.has_all(&sent_heads) {
-        return Planned::Reject(reject(
-            id,
-            RejectCode::Malformed,
-            "changes do not lead to the heads sent",
-        ));
+        if !reached_now {
+            return out_of_scope();
+        }
+        // The device holds changes the server does not (it lost them: restored from a
+        // backup), and sent only those after what the server once acknowledged: this record
+        // runs Automerge's sync protocol, which sends just what is missing.
+        return Planned::Resync(id.to_string());
     }
     let header = match doc.header() {
         Ok(h) => h,

@@ -130,18 +130,40 @@ impl Replica {
 
     /// The server lost what it acknowledged (restored from a backup: it answered
     /// `cursor_reset`). In one transaction, so a crash cannot leave half of it: the cursor goes
-    /// back to 0 and every record this device holds is to be pushed again whole, whoever made
-    /// it; the server keeps what it already has and takes back what it lost (attachments go
-    /// first, as for any push). Earlier refusals are forgotten: the server that gave them is
-    /// not the one answering now.
+    /// back to 0 and every record this device holds is to be pushed again, whoever made it,
+    /// from the heads the server once acknowledged: a record the server still holds at those
+    /// heads costs its id and heads and is acknowledged at once; one whose acknowledged heads
+    /// the server lost is answered `resync`, and the sync pushes it whole in its next round
+    /// ([`Replica::push_whole`]). Attachments go first, as for any push. Earlier refusals
+    /// are forgotten: the server that gave them is not the one answering now.
     pub fn server_lost_acks(&mut self) -> Result<()> {
         let tx = self.write_tx()?;
         write_cursor(&tx, 0, None)?;
         tx.execute(
-            "UPDATE sync_state SET acked_heads = '[]', dirty = 1, reject_heads = NULL,
-               reject_code = NULL, reject_message = NULL",
+            "UPDATE sync_state SET dirty = 1, reject_heads = NULL, reject_code = NULL,
+               reject_message = NULL",
             [],
         )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Push these records whole in the next round (the server lost what it acknowledged of
+    /// them; see [`Replica::server_lost_acks`]).
+    pub fn push_whole(&mut self, ids: &[String]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let tx = self.write_tx()?;
+        {
+            let mut st = tx.prepare_cached(
+                "UPDATE sync_state SET acked_heads = '[]', dirty = 1
+                 WHERE n = (SELECT n FROM docs WHERE id = ?1)",
+            )?;
+            for id in ids {
+                st.execute([id])?;
+            }
+        }
         tx.commit()?;
         Ok(())
     }

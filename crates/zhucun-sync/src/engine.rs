@@ -1,5 +1,6 @@
 //! The sync engine: enrolment, and rounds until nothing is left to push or pull.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -89,7 +90,7 @@ pub struct SyncStats {
     /// Which records were held back and why, one entry per refused attachment.
     pub held_back: Vec<HeldBack>,
     /// The server had lost what it acknowledged (restored from a backup): every record this
-    /// device holds was pushed again whole in this sync.
+    /// device holds was offered again in this sync (what the server lacked of it sent).
     pub server_restored: bool,
 }
 
@@ -335,6 +336,11 @@ pub async fn sync(
     let started = Instant::now();
     let mut stats = SyncStats::default();
     let mut resynced: Vec<String> = Vec::new();
+    // After the server was found restored from a backup: the records it answered `resync`
+    // (it lost their acknowledged heads) are pushed whole in the next round, all in one
+    // request, rather than each through rounds of Automerge's sync protocol.
+    let mut restoring = false;
+    let mut whole: HashSet<String> = HashSet::new();
     // Records whose attachment the server refused: left out of this sync's pushes.
     let mut held: Vec<String> = Vec::new();
     let mut round = 0u32;
@@ -444,7 +450,14 @@ pub async fn sync(
             })
             .collect();
         replica.mark_rejected(&rejects)?;
-        for id in &resp.resync {
+        let (again, one_by_one): (Vec<String>, Vec<String>) = resp
+            .resync
+            .iter()
+            .cloned()
+            .partition(|id| restoring && !whole.contains(id));
+        replica.push_whole(&again)?;
+        whole.extend(again);
+        for id in &one_by_one {
             resync_record(replica, transport, &token, id, opts, &mut stats).await?;
             resynced.push(id.clone());
             stats.resynced += 1;
@@ -453,8 +466,9 @@ pub async fn sync(
             // The server was restored from a backup: it may lack anything it acknowledged.
             replica.server_lost_acks()?;
             stats.server_restored = true;
+            restoring = true;
             // Records already run through Automerge's sync protocol this sync are pushed
-            // whole too (the server acknowledges them at once): nothing is left pending.
+            // again too (the server acknowledges them at once): nothing is left pending.
             resynced.clear();
         } else {
             let page: Vec<(String, Vec<Vec<u8>>)> = resp
