@@ -116,13 +116,6 @@ fn plan_one(
             "heads are not change hashes",
         ));
     };
-    // A record's size: its saved bytes judged before anything is expanded, and with what is
-    // stored within one record's limits (a record over them could not be pulled whole by any
-    // device, and would cost every push on it the work of expanding it). What is stored is
-    // within them, so loading and merging it is bounded work.
-    if let Err(why) = within_record_bytes(stored, &push.changes) {
-        return Planned::Reject(reject(id, RejectCode::Invalid, why));
-    }
     let actor = ActorId::from(&b"zhucun-server"[..]);
     // Whether the record as stored reaches the device. When it does not, the device may
     // still have made its edit while it did (a task moved away concurrently): that is judged
@@ -157,6 +150,17 @@ fn plan_one(
             "record is outside this device's scope",
         ))
     };
+    // A record's size: its saved bytes judged before anything is expanded, and with what is
+    // stored within one record's limits (a record over them could not be pulled whole by any
+    // device, and would cost every push on it the work of expanding it). What is stored is
+    // within them, so loading and merging it is bounded work. A device the record does not
+    // reach learns nothing of its size.
+    if let Err(why) = within_record_bytes(stored, &push.changes) {
+        if !reached_now {
+            return out_of_scope();
+        }
+        return Planned::Reject(reject(id, RejectCode::Invalid, why));
+    }
     let before = doc.heads();
     if let Err(e) = doc.apply_change_bytes(&push.changes) {
         return Planned::Reject(reject(id, RejectCode::Malformed, e.to_string()));
@@ -165,6 +169,9 @@ fn plan_one(
     // count once): the work so far was bounded by what is stored and one push's limit.
     let total = doc.history_ops();
     if total > zhucun_model::wire::MAX_OPS_PER_RECORD {
+        if !reached_now {
+            return out_of_scope();
+        }
         return Planned::Reject(reject(
             id,
             RejectCode::Invalid,
