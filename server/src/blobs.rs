@@ -303,10 +303,7 @@ impl BlobDir {
     pub fn referenced(&self, hashes: &[String]) -> Result<(), BlobError> {
         for h in hashes {
             check_hash(h)?;
-            match std::fs::remove_dir_all(self.uploads_dir(h)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-                _ => {}
-            }
+            remove_dir_if_there(&self.uploads_dir(h))?;
         }
         Ok(())
     }
@@ -364,12 +361,8 @@ impl BlobDir {
                 continue;
             }
             std::fs::remove_file(&path)?;
-            for dir in [self.root.join("holders").join(h), self.uploads_dir(h)] {
-                match std::fs::remove_dir_all(dir) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-                    _ => {}
-                }
-            }
+            remove_dir_if_there(&self.root.join("holders").join(h))?;
+            remove_dir_if_there(&self.uploads_dir(h))?;
             done.blobs += 1;
             done.bytes += m.len();
         }
@@ -580,6 +573,14 @@ fn read_size(dir: &Path) -> Result<Option<u64>, BlobError> {
         Ok(s) => Ok(s.trim().parse().ok()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Remove a directory and what it holds; one already gone is fine.
+fn remove_dir_if_there(dir: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 

@@ -150,16 +150,22 @@ fn plan_one(
             "record is outside this device's scope",
         ))
     };
+    // Until the device is known to reach the record, an answer that would tell something of
+    // it (its size, that the server lacks part of it) is `out_of_scope` instead.
+    let unless_unreached = |answer: Planned| {
+        if reached_now {
+            answer
+        } else {
+            out_of_scope()
+        }
+    };
     // A record's size: its saved bytes judged before anything is expanded, and with what is
     // stored within one record's limits (a record over them could not be pulled whole by any
     // device, and would cost every push on it the work of expanding it). What is stored is
     // within them, so loading and merging it is bounded work. A device the record does not
     // reach learns nothing of its size.
     if let Err(why) = within_record_bytes(stored, &push.changes) {
-        if !reached_now {
-            return out_of_scope();
-        }
-        return Planned::Reject(reject(id, RejectCode::Invalid, why));
+        return unless_unreached(Planned::Reject(reject(id, RejectCode::Invalid, why)));
     }
     let before = doc.heads();
     if let Err(e) = doc.apply_change_bytes(&push.changes) {
@@ -169,10 +175,7 @@ fn plan_one(
     // count once): the work so far was bounded by what is stored and one push's limit.
     let total = doc.history_ops();
     if total > zhucun_model::wire::MAX_OPS_PER_RECORD {
-        if !reached_now {
-            return out_of_scope();
-        }
-        return Planned::Reject(reject(
+        return unless_unreached(Planned::Reject(reject(
             id,
             RejectCode::Invalid,
             format!(
@@ -180,15 +183,12 @@ fn plan_one(
                  start a new record",
                 zhucun_model::wire::MAX_OPS_PER_RECORD
             ),
-        ));
+        )));
     }
     if !doc.missing_deps().is_empty() {
-        if !reached_now {
-            return out_of_scope();
-        }
         // The server lacks changes these depend on (restored from a backup, or a replica
         // that acknowledged too much): this record alone runs Automerge's sync protocol.
-        return Planned::Resync(id.to_string());
+        return unless_unreached(Planned::Resync(id.to_string()));
     }
     // Acknowledged at the heads the device sent: it knows them, so they are not echoed.
     let ack = Ack {
@@ -196,13 +196,10 @@ fn plan_one(
         heads: Vec::new(),
     };
     if !doc.has_all(&sent_heads) {
-        if !reached_now {
-            return out_of_scope();
-        }
         // The device holds changes the server does not (it lost them: restored from a
         // backup), and sent only those after what the server once acknowledged: this record
         // runs Automerge's sync protocol, which sends just what is missing.
-        return Planned::Resync(id.to_string());
+        return unless_unreached(Planned::Resync(id.to_string()));
     }
     let header = match doc.header() {
         Ok(h) => h,
@@ -243,8 +240,13 @@ fn plan_one(
     // The edit as the device made it, and the record it merges into (zhucun_model::merge).
     let edit = match PushedEdit::of(&mut doc, &before, previous) {
         Ok(e) => e,
-        Err(_) if !reached_now => return out_of_scope(),
-        Err(e) => return Planned::Reject(reject(id, RejectCode::Invalid, e.to_string())),
+        Err(e) => {
+            return unless_unreached(Planned::Reject(reject(
+                id,
+                RejectCode::Invalid,
+                e.to_string(),
+            )))
+        }
     };
     // A record outside the device's reach now may still be one it reached where it made
     // the edit (a task moved away meanwhile).

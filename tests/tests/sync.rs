@@ -869,12 +869,7 @@ fn a_server_restored_from_a_backup_gets_back_every_record_the_devices_hold() {
     town.sync();
     // Last night's backup: the database and the attachments beside it.
     server.kill();
-    let backup = format!("{file}.backup");
-    for ext in ["", "-wal"] {
-        if std::path::Path::new(&format!("{file}{ext}")).exists() {
-            std::fs::copy(format!("{file}{ext}"), format!("{backup}{ext}")).unwrap();
-        }
-    }
+    let backup = backup_sqlite(&file);
     let blobs = server.blob_dir();
     let blobs_backup = tempfile::tempdir().unwrap();
     if blobs.exists() {
@@ -894,14 +889,7 @@ fn a_server_restored_from_a_backup_gets_back_every_record_the_devices_hold() {
     a.sync();
     town.sync();
     server.kill();
-    for ext in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{file}{ext}"));
-    }
-    for ext in ["", "-wal"] {
-        if std::path::Path::new(&format!("{backup}{ext}")).exists() {
-            std::fs::copy(format!("{backup}{ext}"), format!("{file}{ext}")).unwrap();
-        }
-    }
+    restore_sqlite(&backup, &file);
     let _ = std::fs::remove_dir_all(&blobs);
     std::fs::create_dir_all(&blobs).unwrap();
     copy_dir(blobs_backup.path(), &blobs);
@@ -1248,6 +1236,29 @@ fn a_device_restored_from_a_backup_gets_back_what_others_built_on_its_lost_edits
     }
 }
 
+/// A backup of a stopped server's SQLite database, as a copy of its files beside it.
+fn backup_sqlite(file: &str) -> String {
+    let backup = format!("{file}.backup");
+    for ext in ["", "-wal"] {
+        if std::path::Path::new(&format!("{file}{ext}")).exists() {
+            std::fs::copy(format!("{file}{ext}"), format!("{backup}{ext}")).unwrap();
+        }
+    }
+    backup
+}
+
+/// Put a stopped server's SQLite database back from `backup_sqlite`'s copy.
+fn restore_sqlite(backup: &str, file: &str) {
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{file}{ext}"));
+    }
+    for ext in ["", "-wal"] {
+        if std::path::Path::new(&format!("{backup}{ext}")).exists() {
+            std::fs::copy(format!("{backup}{ext}"), format!("{file}{ext}")).unwrap();
+        }
+    }
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
@@ -1461,12 +1472,7 @@ fn restore_upload_figures() {
     }
     a.sync();
     server.kill();
-    let backup = format!("{file}.backup");
-    for ext in ["", "-wal"] {
-        if std::path::Path::new(&format!("{file}{ext}")).exists() {
-            std::fs::copy(format!("{file}{ext}"), format!("{backup}{ext}")).unwrap();
-        }
-    }
+    let backup = backup_sqlite(&file);
     let mut server = Server::start(&db);
     a.ok(&["set-server", &server.url], None);
     for i in 0..10 {
@@ -1474,14 +1480,7 @@ fn restore_upload_figures() {
     }
     a.sync();
     server.kill();
-    for ext in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{file}{ext}"));
-    }
-    for ext in ["", "-wal"] {
-        if std::path::Path::new(&format!("{backup}{ext}")).exists() {
-            std::fs::copy(format!("{backup}{ext}"), format!("{file}{ext}")).unwrap();
-        }
-    }
+    restore_sqlite(&backup, &file);
     let server = Server::start(&db);
     a.ok(&["set-server", &server.url], None);
     let s = a.sync();

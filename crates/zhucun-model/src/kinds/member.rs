@@ -80,13 +80,13 @@ impl Stage {
         Stage::Full,
     ];
 
-    /// The field holding the date this stage was reached.
     /// How concurrent moves of a member's stage merge: the furthest step wins (with the date
     /// it was given; see `Kind::move_field`), on every replica alike.
     pub fn merge_rank(self) -> u8 {
         self as u8
     }
 
+    /// The field holding the date this stage was reached.
     pub fn date_field(self) -> &'static str {
         match self {
             Stage::Applicant => "applied_on",

@@ -111,8 +111,7 @@ impl RecordBody for MonthlyReport {
         Ok(())
     }
 
-    /// The village writes and submits; the township or city reviews a submitted report;
-    /// notes are only ever added (kept whole, whatever order concurrent notes merge in).
+    /// A report is of its month for good.
     fn unchanged(&self, p: &Self) -> Result<(), InvalidField> {
         if p.month != self.month {
             return Err(InvalidField::new("month", Reason::Immutable));
@@ -120,6 +119,8 @@ impl RecordBody for MonthlyReport {
         Ok(())
     }
 
+    /// The village writes and submits; the township or city reviews a submitted report;
+    /// notes are only ever added (kept whole, whatever order concurrent notes merge in).
     fn permit_edit(&self, p: &Self, role: Role) -> Result<(), Forbidden> {
         let refuse = |field: &str, rule: Refused| {
             Err(Forbidden {
