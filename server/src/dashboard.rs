@@ -34,6 +34,8 @@ pub enum DashError {
     OutOfScope(String),
     #[error("unit `{0}` is not a township or street")]
     NotTownship(String),
+    #[error("no record `{0}` in your view")]
+    NoRecord(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -7,7 +7,7 @@
 //!   and map, and the one mapping of every error to a status and `{code, message}` body;
 //! - the policies, which know no HTTP: `sync` (records: applying changes, validation, scope,
 //!   the model's rules), `devices` (enrolment, tokens), `office` (logins, sessions),
-//!   `dashboard` and `export` (the answers and files), `admin` (the organisation), `blobs`
+//!   `dashboard`, `history`, `review` and `export` (the answers, the review of reports, files), `admin` (the organisation), `blobs`
 //!   (attachments), `identity` (tokens, codes, passwords), `metrics` (counters);
 //! - `store`: the storage trait and its types, with one backend per database; chosen once, by
 //!   the URL's scheme, in [`open_store`].
@@ -19,10 +19,12 @@ pub mod blobs;
 pub mod dashboard;
 pub mod devices;
 pub mod export;
+pub mod history;
 pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod office;
+pub mod review;
 pub mod store;
 pub mod sync;
 

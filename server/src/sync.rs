@@ -14,7 +14,8 @@ use zhucun_protocol::{
 
 use crate::blobs::BlobDir;
 use crate::store::{
-    in_scope, DeviceAuth, Own, ProjectionRow, RecordWrite, Store, StoreError, StoredDoc,
+    in_scope, ChangeReceipt, DeviceAuth, Own, ProjectionRow, RecordWrite, Store, StoreError,
+    StoredDoc,
 };
 
 /// Largest page of pulled changes a device may ask for.
@@ -77,6 +78,7 @@ fn plan_push(
     pushes: &[PushRecord],
     stored: &HashMap<String, StoredDoc>,
     mut budget: u64,
+    now: i64,
 ) -> Vec<Planned> {
     pushes
         .iter()
@@ -93,7 +95,7 @@ fn plan_push(
                 return Planned::Later;
             }
             budget = budget.saturating_sub(ops);
-            plan_one(dev, units, p, stored.get(&p.id))
+            plan_one(dev, units, p, stored.get(&p.id), now)
         })
         .collect()
 }
@@ -104,6 +106,7 @@ fn plan_one(
     units: &UnitPaths,
     push: &PushRecord,
     stored: Option<&StoredDoc>,
+    now: i64,
 ) -> Planned {
     let id = push.id.as_str();
     if zhucun_model::Uuid::parse_str(id).is_err() {
@@ -213,11 +216,15 @@ fn plan_one(
         ));
     }
     if let Some((Some(oh), _)) = &old {
-        if oh.kind != header.kind || oh.village != header.village || oh.id != header.id {
+        if oh.kind != header.kind
+            || oh.village != header.village
+            || oh.id != header.id
+            || oh.created_by != header.created_by
+        {
             return Planned::Reject(reject(
                 id,
                 RejectCode::EnvelopeChanged,
-                "kind, village or id of a record cannot change",
+                "kind, village, id or maker of a record cannot change",
             ));
         }
     }
@@ -313,6 +320,22 @@ fn plan_one(
             return Planned::Reject(reject(id, RejectCode::Forbidden, e.to_string()))
         }
     }
+    // Who made the changes, as far as the server can vouch: the receipts it keeps.
+    let receipts = match edit.receipts(&dev.device_id, &dev.person_id, &header.created_by) {
+        Ok(r) => r
+            .into_iter()
+            .map(|r| ChangeReceipt {
+                hash: r.hash.to_string(),
+                device_id: dev.device_id.clone(),
+                person_id: dev.person_id.clone(),
+                device_name: None,
+                person_name: None,
+                received_at: now,
+                relayed: r.relayed,
+            })
+            .collect(),
+        Err(e) => return Planned::Reject(reject(id, RejectCode::Forbidden, e.to_string())),
+    };
     // Units the record no longer reaches: its new log entries still reach them, so a
     // village a task is moved away from learns that it was.
     let left_paths: Vec<String> = old_units
@@ -361,6 +384,7 @@ fn plan_one(
             unit_paths: paths,
             left_paths,
             blobs: record.blob_refs().into_iter().map(|(_, h)| h).collect(),
+            receipts,
         }),
         ack,
         new_blobs,
@@ -477,7 +501,8 @@ pub async fn sync_with_blobs(
         let (back, plans) = {
             let (dev, units) = (dev.clone(), units.clone());
             tokio::task::spawn_blocking(move || {
-                let plans = plan_push(&dev, &units, &pushes, &stored, MAX_OPS_PER_PUSH);
+                let now = crate::identity::now();
+                let plans = plan_push(&dev, &units, &pushes, &stored, MAX_OPS_PER_PUSH, now);
                 (pushes, plans)
             })
             .await
@@ -706,21 +731,8 @@ fn plan_doc(
     let mut write = None;
     if doc.heads() != before && doc.missing_deps().is_empty() {
         // New changes arrived: the same checks as a push, as one record.
-        let changes = doc.changes_since(&before);
-        let push = PushRecord {
-            id: req.id.clone(),
-            base_heads: Vec::new(),
-            changes: changes
-                .into_iter()
-                .map(serde_bytes::ByteBuf::from)
-                .collect(),
-            heads: doc
-                .heads()
-                .iter()
-                .map(|h| zhucun_protocol::hash(&h.0))
-                .collect(),
-        };
-        match plan_one(dev, units, &push, stored) {
+        let push = push_since(&req.id, &mut doc, &before);
+        match plan_one(dev, units, &push, stored, crate::identity::now()) {
             Planned::Write(w, _, new_blobs) => write = Some((w, new_blobs)),
             Planned::Reject(r) => return Ok(refuse(&state, r)),
             Planned::Ack(_) | Planned::Resync(_) | Planned::Later => {}
@@ -741,6 +753,121 @@ fn plan_doc(
             reject: None,
         },
     })
+}
+
+/// What `doc` gained since `before`, as a device would push it: judged by [`plan_one`] like
+/// any push.
+fn push_since(id: &str, doc: &mut RecordDoc, before: &[ChangeHash]) -> PushRecord {
+    PushRecord {
+        id: id.to_string(),
+        base_heads: Vec::new(),
+        changes: doc
+            .changes_since(before)
+            .into_iter()
+            .map(serde_bytes::ByteBuf::from)
+            .collect(),
+        heads: doc
+            .heads()
+            .iter()
+            .map(|h| zhucun_protocol::hash(&h.0))
+            .collect(),
+    }
+}
+
+/// The device id an office's edits from the dashboard are made and received under.
+pub const DASHBOARD_DEVICE: &str = "dashboard";
+
+/// Why an office's edit did not land.
+#[derive(Debug, thiserror::Error)]
+pub enum OfficeEditError {
+    /// No such record in the office's view (whether it exists is not told).
+    #[error("no record `{0}` in your view")]
+    NotFound(String),
+    /// The rules refused it, as they refuse a device's push.
+    #[error("{}", .0.message)]
+    Refused(Reject),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An office's edit of record `id` from the dashboard, `input` as the app sends a save
+/// (`AnyRecord::apply_input`): made as a device makes one (an Automerge change on the server's
+/// copy naming `who`'s person and [`DASHBOARD_DEVICE`]), then judged and written by the same
+/// path as a push, so the model's rules, scope and receipts are the same. `who` is the office
+/// as a device: its person, role and scope. Nothing changed: nothing written.
+pub async fn office_edit(
+    store: &dyn Store,
+    units: &UnitPaths,
+    who: &DeviceAuth,
+    id: &str,
+    input: serde_json::Map<String, serde_json::Value>,
+) -> Result<(), OfficeEditError> {
+    let input = std::sync::Arc::new(input);
+    for _ in 0..8 {
+        let Some(stored) = store.load_docs(&[id.to_string()]).await?.into_iter().next() else {
+            return Err(OfficeEditError::NotFound(id.to_string()));
+        };
+        let plan = {
+            let (who, units, input, id) =
+                (who.clone(), units.clone(), input.clone(), id.to_string());
+            tokio::task::spawn_blocking(move || {
+                plan_office_edit(&who, &units, &id, &stored, &input)
+            })
+            .await
+            .map_err(|e| StoreError::Backend(format!("an office's edit failed: {e}")))??
+        };
+        let Some(write) = plan else { return Ok(()) };
+        match store.commit(DASHBOARD_DEVICE, &[*write]).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Backend(format!(
+        "record `{id}` kept changing under an office's edit"
+    ))
+    .into())
+}
+
+fn plan_office_edit(
+    who: &DeviceAuth,
+    units: &UnitPaths,
+    id: &str,
+    stored: &StoredDoc,
+    input: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<Box<RecordWrite>>, OfficeEditError> {
+    let not_found = || OfficeEditError::NotFound(id.to_string());
+    let mut doc = RecordDoc::load(&stored.bytes, zhucun_model::new_actor())
+        .map_err(|e| StoreError::Backend(format!("stored record unreadable: {e}")))?;
+    if !visible(who, units, &doc) {
+        return Err(not_found());
+    }
+    let invalid = |e: zhucun_model::ModelError| {
+        OfficeEditError::Refused(reject(id, RejectCode::Invalid, e.to_string()))
+    };
+    let current = doc.record().map_err(invalid)?;
+    let edited = AnyRecord::apply_input(current.kind(), Some(&current), input).map_err(invalid)?;
+    let before = doc.heads();
+    doc.update(&edited).map_err(invalid)?;
+    let now = crate::identity::now();
+    let author = zhucun_model::Author {
+        person: who.person_id.clone(),
+        device: who.device_id.clone(),
+    };
+    if doc.commit(&author, now).is_none() {
+        return Ok(None);
+    }
+    let push = push_since(id, &mut doc, &before);
+    match plan_one(who, units, &push, Some(stored), now) {
+        Planned::Write(w, _, _) => Ok(Some(w)),
+        Planned::Ack(_) => Ok(None),
+        Planned::Reject(r) if r.code == RejectCode::OutOfScope => Err(not_found()),
+        Planned::Reject(r) => Err(OfficeEditError::Refused(r)),
+        Planned::Resync(_) | Planned::Later => Err(StoreError::Backend(format!(
+            "an office's edit of `{id}` could not be planned"
+        ))
+        .into()),
+    }
 }
 
 /// Whether a stored record reaches a unit in the device's scope.
@@ -794,7 +921,7 @@ mod tests {
         };
         let pushes = [push(1, 1000), push(2, 1000), push(3, 200)];
         let kinds = |budget| -> Vec<&'static str> {
-            plan_push(&dev, &UnitPaths::new(), &pushes, &HashMap::new(), budget)
+            plan_push(&dev, &UnitPaths::new(), &pushes, &HashMap::new(), budget, 0)
                 .iter()
                 .map(|p| match p {
                     Planned::Later => "later",

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use zhucun_server::open_store as open;
 use zhucun_server::store::{
-    DeviceInfo, LogEntry, NewDevice, NewPerson, OrgUnit, Own, Person, ProjectionRow, RecordWrite,
-    Store, StoreError,
+    ChangeReceipt, DeviceInfo, LogEntry, NewDevice, NewPerson, OrgUnit, Own, Person, ProjectionRow,
+    RecordWrite, Store, StoreError,
 };
 
 /// The server clock of the test (seconds).
@@ -672,7 +672,34 @@ fn record(
         unit_paths: unit_paths.iter().map(|p| p.to_string()).collect(),
         left_paths: Vec::new(),
         blobs: Vec::new(),
+        receipts: Vec::new(),
     }
+}
+
+/// A receipt as a write carries it (the store fills in the device that delivered it).
+fn receipt(hash: &str, person: &str, at: i64, relayed: bool) -> ChangeReceipt {
+    ChangeReceipt {
+        hash: hash.into(),
+        device_id: String::new(),
+        person_id: person.into(),
+        device_name: None,
+        person_name: None,
+        received_at: at,
+        relayed,
+    }
+}
+
+/// A record's receipts as (hash, device, person, at, relayed), by hash.
+async fn receipts_of(s: &dyn Store, id: &str) -> Vec<(String, String, String, i64, bool)> {
+    let mut r: Vec<_> = s
+        .receipts(id)
+        .await
+        .expect("receipts")
+        .into_iter()
+        .map(|r| (r.hash, r.device_id, r.person_id, r.received_at, r.relayed))
+        .collect();
+    r.sort();
+    r
 }
 
 async fn load_one(s: &dyn Store, id: &str) -> Option<zhucun_server::store::StoredDoc> {
@@ -745,6 +772,7 @@ async fn records_and_log(s: &dyn Store) {
     // Create.
     let w = RecordWrite {
         bytes: vec![0, 1, 2, 255, 0, 7],
+        receipts: vec![receipt("aa01", "p-sec", NOW, false)],
         ..record(
             "r-1",
             None,
@@ -778,7 +806,10 @@ async fn records_and_log(s: &dyn Store) {
     assert_eq!(cursor, after_create);
 
     // Creating it again, or writing with the wrong heads: Conflict, nothing written.
-    let again = record("r-1", None, r#"["cc03"]"#, &["r1 bad"], &["/city/town/v2/"]);
+    let again = RecordWrite {
+        receipts: vec![receipt("cc03", "p-sec", NOW, false)],
+        ..record("r-1", None, r#"["cc03"]"#, &["r1 bad"], &["/city/town/v2/"])
+    };
     assert_err!(
         s.commit("d-sec", std::slice::from_ref(&again)).await,
         StoreError::Conflict(id) if id == "r-1"
@@ -816,6 +847,11 @@ async fn records_and_log(s: &dyn Store) {
     // The right heads: updated.
     let update = RecordWrite {
         bytes: vec![9; 3000],
+        // A change the server already took keeps its first receipt.
+        receipts: vec![
+            receipt("aa01", "p-ins", NOW + 9, true),
+            receipt("bb02", "p-ins", NOW + 10, true),
+        ],
         ..record(
             "r-1",
             Some(r#"["aa01"]"#),
@@ -832,6 +868,22 @@ async fn records_and_log(s: &dyn Store) {
         (doc.kind.as_str(), doc.village.as_str()),
         ("activity", "v1")
     );
+    // Receipts name the device that delivered each change and its person, at the server's
+    // time; a conflicting write left none.
+    assert_eq!(
+        receipts_of(s, "r-1").await,
+        [
+            ("aa01".into(), "d-sec".into(), "p-sec".into(), NOW, false),
+            (
+                "bb02".into(),
+                "d-ins".into(),
+                "p-ins".into(),
+                NOW + 10,
+                true
+            ),
+        ]
+    );
+    assert!(receipts_of(s, "r-2").await.is_empty());
     let after_update = s.max_seq().await.expect("max_seq");
     assert!(after_update > after_create);
     let (got, _, _) = pull_all(s, &["/city/"], after_create, "", BIG).await;

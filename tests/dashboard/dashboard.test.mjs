@@ -391,4 +391,78 @@ describe('the office dashboard in Chromium', () => {
     // The session survived the refused logout.
     assert.equal((await api.get(`${server.url}/api/session`)).status(), 200);
   });
+  // Last: it moves 东风村's report on from the submitted state the other tests read.
+  test('a township officer returns a report with a comment; the village resubmits; the township accepts; history shows each move', T, async () => {
+    const page = await newPage();
+    await loggedIn(page, 'wang-qiang');
+    await byTest(page, 'nav-review').click();
+    const row = byTest(page, 'review-queue').locator(`tr[data-id="${facts.report}"]`);
+    await row.waitFor();
+    includes(await row.textContent(), '东风村');
+    await shot(page, 'review-queue');
+    await row.locator('a').click();
+    await says(page, 'review-narrative', '本月召开支委会');
+    await byTest(page, 'report-figures').waitFor();
+
+    // Returning needs a comment: said before anything is sent.
+    await byTest(page, 'review-return').click();
+    await says(page, 'review-error', msg(zh, 'dashboard.review.comment_needed'));
+    const comment = '请补充本月发展党员工作情况';
+    await byTest(page, 'review-comment').fill(comment);
+    await shot(page, 'review-report');
+    await byTest(page, 'review-return').click();
+    await page.locator('[data-testid="review-report"][data-state="returned"]').waitFor();
+    await says(page, 'review-notice', msg(zh, 'dashboard.review.returned'));
+    await page.locator(`[data-testid="review-queue"] tr[data-id="${facts.report}"]`).waitFor({ state: 'detached' });
+
+    // The village device sees the comment after its next sync, and may not accept its own report.
+    const li = facts.liMing;
+    li.sync();
+    const got = JSON.parse(li.run(['get', facts.report, '--json'])).record;
+    assert.equal(got.state, 'returned');
+    assert.equal(got.review_comment, comment);
+    assert.equal(got.reviewed_by, 'wang-qiang');
+    const selfAccept = (() => {
+      try {
+        li.run(['put', 'report'], JSON.stringify({ id: facts.report, state: 'accepted' }));
+        return null;
+      } catch (e) {
+        return String(e.stderr ?? e);
+      }
+    })();
+    assert.ok(selfAccept, 'a village device accepted its own report');
+    assert.match(selfAccept, /accepted/);
+
+    // Revised and resubmitted.
+    li.run(['put', 'report'], JSON.stringify({ id: facts.report, state: 'submitted', narrative: '本月召开支委会、党小组会、党员大会各一次，上党课一次；发展党员：入党积极分子一名完成考察。' }));
+    li.sync();
+
+    await page.reload();
+    const again = byTest(page, 'review-queue').locator(`tr[data-id="${facts.report}"]`);
+    await again.waitFor();
+    await again.locator('a').click();
+    await says(page, 'review-narrative', '发展党员');
+    await byTest(page, 'review-accept').click();
+    await page.locator('[data-testid="review-report"][data-state="accepted"]').waitFor();
+    await says(page, 'review-notice', msg(zh, 'dashboard.review.accepted'));
+
+    // The history: the submission, the return, the resubmission and the acceptance, each with
+    // who made it (the server's receipt) and when.
+    const moves = await byTest(page, 'review-history')
+      .locator('li')
+      .evaluateAll((items) =>
+        items
+          .filter((li) => li.dataset.fields.split(',').includes('state'))
+          .map((li) => ({ who: li.querySelector('.who').textContent.trim(), when: li.querySelector('.muted').textContent.trim() })),
+      );
+    assert.deepEqual(
+      moves.map((m) => m.who),
+      ['李明', '王强', '李明', '王强'],
+      JSON.stringify(moves),
+    );
+    for (const m of moves) assert.match(m.when, /\d{1,2}:\d{2}/, `no receipt time in ${JSON.stringify(m)}`);
+    await shot(page, 'review-history');
+    li.sync();
+    assert.equal(JSON.parse(li.run(['get', facts.report, '--json'])).record.state, 'accepted');
+  });
 });

@@ -202,7 +202,7 @@ export function seed(server, today) {
       ...extra,
     })),
   );
-  liMing.put('report', { month, state: 'submitted', narrative: '本月召开支委会、党小组会、党员大会各一次，上党课一次。' });
+  const [report] = liMing.put('report', { month, state: 'submitted', narrative: '本月召开支委会、党小组会、党员大会各一次，上党课一次。' });
   liMing.put('project', {
     name: '东风村党群服务中心改造',
     project_kind: 'activity_venue',
@@ -234,6 +234,9 @@ export function seed(server, today) {
 
   return {
     month,
+    /** 东风村's device and its submitted report of this month. */
+    liMing,
+    report,
     dongfeng: {
       activities: activities.length,
       topics: activities.map((a) => a[1]),

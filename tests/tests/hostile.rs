@@ -139,10 +139,21 @@ fn summary_of(doc: &AutoCommit) -> automerge::ObjId {
     }
 }
 
+/// Commit `doc`'s pending operations as one change naming its maker, as every zhucun change
+/// does (the server refuses a change that names none): Li Ming on a device of theirs, passed
+/// on by whichever device pushes it.
+fn commit_named(doc: &mut AutoCommit) {
+    use automerge::transaction::CommitOptions;
+    doc.commit_with(
+        CommitOptions::default()
+            .with_message(json!({"person": "li-ming", "device": "li-ming-phone"}).to_string()),
+    );
+}
+
 /// One Automerge change to `doc` setting `field`, as raw bytes.
 fn change_setting(doc: &mut AutoCommit, field: &str, value: &str) -> Vec<u8> {
     doc.put(automerge::ROOT, field, value).unwrap();
-    doc.commit();
+    commit_named(doc);
     doc.get_last_local_change().unwrap().raw_bytes().to_vec()
 }
 
@@ -212,7 +223,7 @@ fn every_endpoint_refuses_what_is_out_of_scope() {
             let mut d = doc_of(&village, &act);
             let id = zhucun_model::new_id().to_string();
             d.put(automerge::ROOT, "id", id.as_str()).unwrap();
-            d.commit();
+            commit_named(&mut d);
             (id, all_changes(&mut d))
         };
         let sync_message = {
@@ -472,7 +483,7 @@ fn every_endpoint_refuses_what_is_out_of_scope() {
             let id = zhucun_model::new_id().to_string();
             d.put(automerge::ROOT, "id", id.as_str()).unwrap();
             d.put(automerge::ROOT, "village", "hongqi").unwrap();
-            d.commit();
+            commit_named(&mut d);
             (id, all_changes(&mut d))
         };
         let push_claim = || {
@@ -1247,7 +1258,7 @@ fn a_push_that_would_expand_past_the_operation_limit_is_refused() {
     let summary = summary_of(&doc);
     doc.splice_text(&summary, 0, 0, &"党".repeat(1_000_001))
         .unwrap();
-    doc.commit();
+    commit_named(&mut doc);
     let huge = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
     let mut other = doc_of(&c, &small);
     let fine = change_setting(&mut other, "place", "村委会");
@@ -1331,7 +1342,7 @@ fn a_record_cannot_be_grown_past_its_limit_by_small_pushes() {
         doc.splice_text(&summary, 0, 0, &"党".repeat(200_000))
             .unwrap();
         doc.splice_text(&summary, 0, 200_000, "").unwrap();
-        doc.commit();
+        commit_named(&mut doc);
         let change = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
         let a = http.send(
             "POST",
@@ -1530,7 +1541,7 @@ fn a_heavy_record_sync_does_not_stall_the_server() {
     doc.splice_text(&summary, 0, 0, &"党".repeat(450_000))
         .unwrap();
     doc.splice_text(&summary, 0, 450_000, "").unwrap();
-    doc.commit();
+    commit_named(&mut doc);
     let http = Http::new();
     let tok = token_of(&http.enroll(&server.url, &issue_code(&db, "li-ming"), "raw"));
     let url = format!("{}/v1/sync/doc", server.url);
@@ -1597,4 +1608,242 @@ fn a_heavy_record_sync_does_not_stall_the_server() {
         took.1.iter().any(|h| *h > took.0),
         "/healthz waited for the heavy rounds: {took:?}"
     );
+}
+
+/// One change to `doc` setting `field`, naming `author` (person, device) as its maker in the
+/// message as a zhucun replica writes it (`None`: no message), and the document's whole history
+/// as a push carries it.
+fn push_named(
+    doc: &mut AutoCommit,
+    field: &str,
+    value: &str,
+    author: Option<(&str, &str)>,
+) -> (PushRecord, String) {
+    use automerge::transaction::CommitOptions;
+    let mut doc = doc.fork();
+    doc.put(automerge::ROOT, field, value).unwrap();
+    let hash = match author {
+        Some((person, device)) => doc.commit_with(
+            CommitOptions::default()
+                .with_message(json!({"person": person, "device": device}).to_string()),
+        ),
+        None => doc.commit(),
+    }
+    .unwrap();
+    let id = match automerge::ReadDoc::get(&doc, automerge::ROOT, "id").unwrap() {
+        Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+            automerge::ScalarValue::Str(s) => s.to_string(),
+            other => panic!("id is {other:?}"),
+        },
+        other => panic!("id is {other:?}"),
+    };
+    let push = PushRecord {
+        id,
+        base_heads: vec![],
+        changes: vec![serde_bytes::ByteBuf::from(all_changes(&mut doc))],
+        heads: vec![],
+    };
+    (push, hash.to_string())
+}
+
+#[test]
+fn who_made_a_change_is_what_the_server_can_vouch_for() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let village = Client::new();
+        let li_device = village.enroll(&server.url, &codes["li-ming"])["device"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let act = village.put(
+            "activity",
+            &json!({"activity_kind": "party_lecture", "date": "2026-05-08",
+                "topic": "学习党章", "lecturer": "李明"}),
+        );
+        village.sync();
+        // The township officer's device reaches the village's records.
+        let http = Http::new();
+        let enrolled = http.enroll(&server.url, &codes["wang-qiang"], "town");
+        let tok = token_of(&enrolled);
+        let wang_device = enrolled.json()["device_id"].as_str().unwrap().to_string();
+        let mut base = doc_of(&village, &act);
+        let push = |p: PushRecord| -> SyncResponse {
+            let a = http.send(
+                "POST",
+                &format!("{}/v1/sync", server.url),
+                Some(&tok),
+                &[],
+                sync_req(vec![p]),
+            );
+            assert_eq!(a.status, 200, "{}", b.name());
+            decode(&a.body, 1 << 26).unwrap()
+        };
+        let refused = |p: PushRecord, code: RejectCode, says: &str| {
+            let r = push(p);
+            assert!(r.acks.is_empty(), "{}: {r:?}", b.name());
+            assert_eq!(r.rejects.len(), 1, "{}: {r:?}", b.name());
+            assert_eq!(r.rejects[0].code, code, "{}: {r:?}", b.name());
+            assert!(
+                r.rejects[0].message.contains(says),
+                "{}: {}",
+                b.name(),
+                r.rejects[0].message
+            );
+        };
+        // Wang's device says Li made a change on it: refused.
+        let (p, _) = push_named(
+            &mut base,
+            "place",
+            "村委会",
+            Some(("li-ming", &wang_device)),
+        );
+        refused(p, RejectCode::Forbidden, "`li-ming`");
+        // A change naming nobody: refused.
+        let (p, _) = push_named(&mut base, "place", "村委会", None);
+        refused(p, RejectCode::Forbidden, "names no author");
+        // A change that names Wang but makes Wang the record's maker: refused.
+        let (p, _) = push_named(
+            &mut base,
+            "created_by",
+            "wang-qiang",
+            Some(("wang-qiang", &wang_device)),
+        );
+        refused(p, RejectCode::EnvelopeChanged, "maker");
+        // Nothing of those landed.
+        let rec = |id: &str| -> Value {
+            let export: Value = serde_json::from_str(&server_export(&db)).unwrap();
+            export["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == json!(id))
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(rec(&act)["place"], "", "{}", b.name());
+        // Wang's own edit lands; so does a change naming Li's device that Wang's device passes
+        // on, as relayed: the server vouches for who delivered it, not who made it.
+        let (p, own) = push_named(
+            &mut base,
+            "place",
+            "村委会",
+            Some(("wang-qiang", &wang_device)),
+        );
+        assert_eq!(push(p).acks.len(), 1, "{}", b.name());
+        village.sync();
+        let mut after = doc_of(&village, &act);
+        let (p, relayed) = push_named(
+            &mut after,
+            "lecturer",
+            "李明同志",
+            Some(("li-ming", &li_device)),
+        );
+        assert_eq!(push(p).acks.len(), 1, "{}", b.name());
+        assert_eq!(rec(&act)["lecturer"], "李明同志", "{}", b.name());
+
+        // The history an office reads: each change with the maker it names and the receipt.
+        let office_cookie = |user: &str| {
+            let login = http.send(
+                "POST",
+                &format!("{}/api/login", server.url),
+                None,
+                &[("content-type", "application/json")],
+                json!({"user": user, "password": "zhucun-demo"})
+                    .to_string()
+                    .into_bytes(),
+            );
+            assert_eq!(login.status, 200, "{}: {user}", b.name());
+            login
+                .headers
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let cookie = office_cookie("zhao-min");
+        let history = |id: &str| {
+            http.send(
+                "GET",
+                &format!("{}/api/records/{id}/history", server.url),
+                None,
+                &[("cookie", &cookie)],
+                vec![],
+            )
+        };
+        let h = history(&act);
+        assert_eq!(h.status, 200, "{}", b.name());
+        let h = h.json();
+        let changes = h.as_array().unwrap();
+        assert_eq!(changes.len(), 3, "{}: {h}", b.name());
+        let made = &changes[0];
+        assert_eq!(made["named_person"], "li-ming", "{}", b.name());
+        assert_eq!(made["named_person_name"], "李明", "{}", b.name());
+        assert_eq!(made["receipt"]["device"], json!(li_device), "{}", b.name());
+        assert_eq!(made["receipt"]["person_name"], "李明", "{}", b.name());
+        assert_eq!(made["receipt"]["relayed"], false, "{}", b.name());
+        let by_hash = |hash: &str| {
+            changes
+                .iter()
+                .find(|c| c["hash"] == json!(hash))
+                .cloned()
+                .unwrap_or_else(|| panic!("{}: change {hash} in {h}", b.name()))
+        };
+        let c = by_hash(&own);
+        assert_eq!(c["named_person"], "wang-qiang", "{}", b.name());
+        assert_eq!(c["fields"], json!(["place"]), "{}", b.name());
+        assert_eq!(c["receipt"]["device"], json!(wang_device), "{}", b.name());
+        assert_eq!(c["receipt"]["person_name"], "王强", "{}", b.name());
+        assert_eq!(c["receipt"]["relayed"], false, "{}", b.name());
+        let c = by_hash(&relayed);
+        assert_eq!(c["named_person"], "li-ming", "{}", b.name());
+        assert_eq!(c["receipt"]["device"], json!(wang_device), "{}", b.name());
+        assert_eq!(c["receipt"]["person"], "wang-qiang", "{}", b.name());
+        assert_eq!(c["receipt"]["relayed"], true, "{}", b.name());
+        let received = c["receipt"]["received_at"].as_i64().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert!(
+            (now - 600..=now).contains(&received),
+            "{}: {received}",
+            b.name()
+        );
+
+        // A record outside the office's view answers as one that does not exist.
+        let street = Client::new();
+        street.enroll(&server.url, &codes["chen-jing"]);
+        let theirs = street.put(
+            "activity",
+            &json!({"activity_kind": "party_lecture", "date": "2026-05-08",
+                "topic": "社区党课", "lecturer": "陈静"}),
+        );
+        street.sync();
+        let town_cookie = office_cookie("wang-qiang");
+        for id in [theirs.as_str(), "0190e0a0-0000-7000-8000-000000000000"] {
+            let a = http.send(
+                "GET",
+                &format!("{}/api/records/{id}/history", server.url),
+                None,
+                &[("cookie", &town_cookie)],
+                vec![],
+            );
+            assert_eq!(
+                (a.status, a.code().as_str()),
+                (404, "not_found"),
+                "{}",
+                b.name()
+            );
+            assert!(!String::from_utf8_lossy(&a.body).contains("社区党课"));
+        }
+        assert_eq!(
+            history(&theirs).status,
+            200,
+            "the city sees it: {}",
+            b.name()
+        );
+    }
 }

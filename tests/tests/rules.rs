@@ -384,3 +384,226 @@ fn a_task_moved_away_reaches_the_village_it_left() {
 fn rejected_count(c: &Client) -> usize {
     rejected(c).len()
 }
+
+/// An office's browser session on the real server: the cookie and CSRF token of a login.
+struct Office {
+    rt: tokio::runtime::Runtime,
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Office {
+    fn login(base: &str, user: &str) -> Office {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let http = reqwest::Client::new();
+        let (cookie, csrf) = rt.block_on(async {
+            let r = http
+                .post(format!("{base}/api/login"))
+                .json(&json!({"user": user, "password": "zhucun-demo"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "login {user}");
+            let cookie = r
+                .headers()
+                .get("set-cookie")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_string();
+            let body: Value = r.json().await.unwrap();
+            (cookie, body["csrf"].as_str().unwrap().to_string())
+        });
+        Office {
+            rt,
+            http,
+            base: base.to_string(),
+            cookie,
+            csrf,
+        }
+    }
+
+    /// `(status, body)` of a GET, or of a POST with a JSON body.
+    fn call(&self, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.rt.block_on(async {
+            let url = format!("{}{path}", self.base);
+            let r = match body {
+                Some(b) => self
+                    .http
+                    .post(url)
+                    .header("x-csrf-token", &self.csrf)
+                    .json(&b),
+                None => self.http.get(url),
+            }
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json().await.unwrap_or(Value::Null))
+        })
+    }
+}
+
+#[test]
+fn the_dashboards_review_is_judged_by_the_models_rules() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let name = b.name();
+        let (village, street) = (Client::new(), Client::new());
+        village.enroll(&server.url, &codes["li-ming"]);
+        street.enroll(&server.url, &codes["chen-jing"]);
+        let report = village.put(
+            "report",
+            &json!({"month": "2026-05", "narrative": "本月开展党课两次。", "state": "submitted"}),
+        );
+        let draft = village.put("report", &json!({"month": "2026-06", "narrative": "草稿"}));
+        village.sync();
+        let theirs = street.put(
+            "report",
+            &json!({"month": "2026-05", "narrative": "社区月报。", "state": "submitted"}),
+        );
+        street.sync();
+
+        // The township's queue: its villages' submitted reports only.
+        let town = Office::login(&server.url, "wang-qiang");
+        let (st, q) = town.call("/api/reviews", None);
+        assert_eq!(st, 200, "{name}: {q}");
+        let ids: Vec<&str> = q["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [report.as_str()], "{name}: {q}");
+        assert_eq!(q["reports"][0]["village_name"], "东风村", "{name}");
+        assert!(q["reports"][0]["waiting_since"].is_i64(), "{name}: {q}");
+        let review = |o: &Office, id: &str, decision: &str, comment: &str| {
+            o.call(
+                &format!("/api/reports/{id}/review"),
+                Some(json!({"decision": decision, "comment": comment})),
+            )
+        };
+
+        // A return needs a comment; a draft cannot be decided on; another street's report is
+        // not in the township's view.
+        let (st, e) = review(&town, &report, "return", "  ");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (422, Some("invalid")),
+            "{name}: {e}"
+        );
+        assert!(
+            e["message"].as_str().unwrap().contains("review_comment"),
+            "{name}: {e}"
+        );
+        let (st, e) = review(&town, &draft, "accept", "");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (422, Some("invalid")),
+            "{name}: {e}"
+        );
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("from draft to accepted"),
+            "{name}: {e}"
+        );
+        let (st, e) = review(&town, &theirs, "accept", "");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (404, Some("not_found")),
+            "{name}: {e}"
+        );
+        assert!(!e.to_string().contains("社区月报"), "{name}: {e}");
+        let (_, r) = town.call(&format!("/api/reports/{report}"), None);
+        assert_eq!(
+            r["state"], "submitted",
+            "{name}: nothing refused was written"
+        );
+        assert_eq!(r["may_decide"], true, "{name}");
+
+        // Returned with a comment: the village's device gets it on its next sync.
+        let (st, r) = review(&town, &report, "return", "请补充走访情况");
+        assert_eq!(st, 200, "{name}: {r}");
+        assert_eq!(r["state"], "returned", "{name}");
+        assert_eq!(r["may_decide"], false, "{name}");
+        village.sync();
+        let got = record(&village, &report);
+        assert_eq!(got["state"], "returned", "{name}");
+        assert_eq!(got["review_comment"], "请补充走访情况", "{name}");
+        assert_eq!(got["reviewed_by"], "wang-qiang", "{name}");
+        // Deciding again on a returned report is refused.
+        let (st, e) = review(&town, &report, "accept", "");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (422, Some("invalid")),
+            "{name}: {e}"
+        );
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("from returned to accepted"),
+            "{name}: {e}"
+        );
+
+        // Resubmitted and accepted by the city; the history names each move's maker as the
+        // server received it: the village's device, then the dashboard for the offices.
+        village.put(
+            "report",
+            &json!({"id": report, "state": "submitted", "narrative": "本月开展党课两次，走访八户。"}),
+        );
+        village.sync();
+        let city = Office::login(&server.url, "zhao-min");
+        let (st, r) = review(&city, &report, "accept", "");
+        assert_eq!(st, 200, "{name}: {r}");
+        assert_eq!(r["state"], "accepted", "{name}");
+        let moves: Vec<(String, String)> = r["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["fields"].as_array().unwrap().contains(&json!("state")))
+            .map(|c| {
+                (
+                    c["receipt"]["person"].as_str().unwrap().to_string(),
+                    c["receipt"]["device"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let device = |who: &str| -> (String, String) {
+            let d = if who == "li-ming" {
+                village.json(&["whoami", "--json"], None)["device"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            } else {
+                "dashboard".into()
+            };
+            (who.to_string(), d)
+        };
+        assert_eq!(
+            moves,
+            [
+                device("li-ming"),
+                device("wang-qiang"),
+                device("li-ming"),
+                device("zhao-min")
+            ],
+            "{name}: {r}"
+        );
+        village.sync();
+        assert_eq!(record(&village, &report)["state"], "accepted", "{name}");
+    }
+}

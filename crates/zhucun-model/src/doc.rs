@@ -44,6 +44,15 @@ pub struct Author {
     pub device: String,
 }
 
+/// A change one replica made, as another sees it arrive: see [`RecordDoc::made_since`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MadeChange {
+    pub hash: ChangeHash,
+    pub author: Option<Author>,
+    /// The change builds on nothing: it made the record.
+    pub made_record: bool,
+}
+
 /// One change in a record's history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -386,6 +395,24 @@ impl RecordDoc {
         base.dedup();
         made.sort();
         EditSpan { base, made }
+    }
+
+    /// The changes gained since `known`, in causal order: each one's hash, the author its
+    /// message names (`None`: it names none), and whether it made the record (builds on
+    /// nothing).
+    pub fn made_since(&mut self, known: &[ChangeHash]) -> Vec<MadeChange> {
+        self.doc
+            .get_changes_meta(known)
+            .into_iter()
+            .map(|c| MadeChange {
+                hash: c.hash,
+                author: c
+                    .message
+                    .as_deref()
+                    .and_then(|m| serde_json::from_str(m).ok()),
+                made_record: c.deps.is_empty(),
+            })
+            .collect()
     }
 
     /// The record as it was at `heads` (a state in this document's history), `None` for the

@@ -21,12 +21,12 @@ mod ts_check;
 pub use automerge;
 pub use doc::{
     change_tips, heads_to_json, new_actor, write_canonical, Author, EditSpan, ExportWriter, Header,
-    HistoryEntry, RecordDoc, HEADER_KEYS,
+    HistoryEntry, MadeChange, RecordDoc, HEADER_KEYS,
 };
 pub use error::{DocError, InvalidField, ModelError, Reason};
 pub use facts::Facts;
 pub use kinds::{AnyRecord, Kind, RecordBody};
-pub use merge::{EditRefused, PushedEdit};
+pub use merge::{AuthorRefused, EditRefused, PushedEdit, Receipt};
 pub use rules::{due, Due, Forbidden, Month, Refused, Role, UnitKind, DUE_SOON_DAYS};
 pub use values::{check_hash, parse_date, parse_month, Attachment, Money, HASH_PATTERN};
 

@@ -14,6 +14,7 @@ use crate::dashboard::DashError;
 use crate::devices::DeviceError;
 use crate::export::ExportError;
 use crate::office::OfficeError;
+use crate::review::ReviewError;
 use crate::store::StoreError;
 
 /// An error as the API answers it.
@@ -284,11 +285,28 @@ impl From<DashError> for ApiError {
             DashError::BadMonth(_) | DashError::NotTownship(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
             }
-            DashError::NoUnit(_) => (StatusCode::NOT_FOUND, "not_found"),
+            DashError::NoUnit(_) | DashError::NoRecord(_) => (StatusCode::NOT_FOUND, "not_found"),
             DashError::OutOfScope(_) => (StatusCode::FORBIDDEN, "out_of_scope"),
             DashError::Store(s) => return s.into(),
         };
         ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<ReviewError> for ApiError {
+    fn from(e: ReviewError) -> Self {
+        use zhucun_protocol::RejectCode as C;
+        match e {
+            ReviewError::Dash(d) => d.into(),
+            ReviewError::Refused(code, message) => {
+                let (status, code) = match code {
+                    C::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+                    C::OutOfScope => (StatusCode::NOT_FOUND, "not_found"),
+                    _ => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+                };
+                ApiError::new(status, code, message)
+            }
+        }
     }
 }
 

@@ -285,6 +285,100 @@ pub async fn village(
     Ok(timed(t, "village", &page))
 }
 
+/// A record's changes, oldest first, each with the maker it names and the server's receipt.
+#[utoipa::path(
+    get,
+    path = "/api/records/{id}/history",
+    tag = "dashboard",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The record's id")),
+    responses(
+        (status = 200, description = "OK", body = Vec<crate::history::RecordChange>),
+        (status = 404, description = "`not_found`: no such record in the asker's view", body = Body),
+    )
+)]
+pub async fn record_history(
+    State(state): State<Arc<AppState>>,
+    OfficeUser(o): OfficeUser,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let v = view(&state, &o).await?;
+    let h = crate::history::record_history(state.store.as_ref(), &v, &id).await?;
+    Ok(Json(h).into_response())
+}
+
+/// The submitted reports of the asker's villages, longest waiting first.
+#[utoipa::path(
+    get,
+    path = "/api/reviews",
+    tag = "dashboard",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "OK", body = crate::review::ReviewQueue),
+    )
+)]
+pub async fn reviews(
+    State(state): State<Arc<AppState>>,
+    OfficeUser(o): OfficeUser,
+) -> Result<Response, ApiError> {
+    let v = view(&state, &o).await?;
+    Ok(Json(crate::review::queue(state.store.as_ref(), &v).await?).into_response())
+}
+
+fn as_device(o: &Office) -> crate::store::DeviceAuth {
+    crate::review::office_device(&o.person.id, &o.person.role, &o.scope)
+}
+
+/// One monthly report with its figures, narrative, review and history.
+#[utoipa::path(
+    get,
+    path = "/api/reports/{id}",
+    tag = "dashboard",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The report's record id")),
+    responses(
+        (status = 200, description = "OK", body = crate::review::ReportView),
+        (status = 404, description = "`not_found`: no such report in the asker's view", body = Body),
+    )
+)]
+pub async fn report(
+    State(state): State<Arc<AppState>>,
+    OfficeUser(o): OfficeUser,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let v = view(&state, &o).await?;
+    let r = crate::review::report(state.store.as_ref(), &v, &as_device(&o), &id).await?;
+    Ok(Json(r).into_response())
+}
+
+/// Accept a submitted report, or return it with a comment: the model's rules decide who may.
+#[utoipa::path(
+    post,
+    path = "/api/reports/{id}/review",
+    tag = "dashboard",
+    security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "The report's record id")),
+    request_body = crate::review::ReviewDecision,
+    responses(
+        (status = 200, description = "Decided: the report as it now stands", body = crate::review::ReportView),
+        (status = 403, description = "`forbidden`: the asker's role may not make this move, or the report is not submitted", body = Body),
+        (status = 404, description = "`not_found`: no such report in the asker's view", body = Body),
+        (status = 422, description = "`invalid`: the message names the field (a return needs a comment)", body = Body),
+    )
+)]
+pub async fn review_report(
+    State(state): State<Arc<AppState>>,
+    OfficeUser(o): OfficeUser,
+    PathParams(id): PathParams<String>,
+    JsonBody(d): JsonBody<crate::review::ReviewDecision>,
+) -> Result<Response, ApiError> {
+    let v = view(&state, &o).await?;
+    let units = state.unit_paths().await?;
+    let r =
+        crate::review::decide(state.store.as_ref(), &units, &v, &as_device(&o), &id, &d).await?;
+    Ok(Json(r).into_response())
+}
+
 /// The year's series per township up to a month.
 #[utoipa::path(
     get,

@@ -159,6 +159,28 @@ pub struct RecordWrite {
     pub left_paths: Vec<String>,
     /// Hashes of the attachments the record refers to.
     pub blobs: Vec<String>,
+    /// Receipts for the changes the write takes (see `change_receipts`).
+    pub receipts: Vec<ChangeReceipt>,
+}
+
+/// The server's receipt for one change: see migration 0006.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeReceipt {
+    /// The change's hash, hex.
+    pub hash: String,
+    /// The device that delivered it (for a stored receipt; the committing device when
+    /// written).
+    pub device_id: String,
+    /// Whose the change is as the server knows it: the delivering device's person, or the
+    /// office person who made it from the dashboard.
+    pub person_id: String,
+    /// The device's and the person's names (read back only; `None` for the dashboard).
+    pub device_name: Option<String>,
+    pub person_name: Option<String>,
+    /// The server's clock, seconds since 1970.
+    pub received_at: i64,
+    /// The change names another device than the one that delivered it.
+    pub relayed: bool,
 }
 
 /// A change-log entry a device pulls.
@@ -219,6 +241,8 @@ pub trait Store: Send + Sync {
     async fn load_docs(&self, ids: &[String]) -> StoreResult<Vec<StoredDoc>>;
     /// Write every record of a push in one transaction, appending to the log in order.
     async fn commit(&self, origin: &str, writes: &[RecordWrite]) -> StoreResult<()>;
+    /// The receipts of a record's changes, in no order.
+    async fn receipts(&self, record_id: &str) -> StoreResult<Vec<ChangeReceipt>>;
     /// Log entries after `after` reaching any of `scope_paths`, up to about `max_bytes`;
     /// entries pushed by `own.device` are left out past `own.synced_to` (see [`Own`]).
     async fn pull(

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0003_office.sql"),
     include_str!("../../migrations/postgres/0004_synced_to.sql"),
     include_str!("../../migrations/postgres/0005_change_reach.sql"),
+    include_str!("../../migrations/postgres/0006_change_receipts.sql"),
 ];
 /// Advisory lock keys.
 const LOCK_LOG: i64 = 0x007a_6875_6375_6e01;
@@ -382,6 +383,21 @@ impl Store for PgStore {
                         .map_err(be)?;
                 }
             }
+            for r in &w.receipts {
+                tx.execute(
+                    sql::ADD_RECEIPT,
+                    &[
+                        &r.hash,
+                        &w.id,
+                        &origin,
+                        &r.person_id,
+                        &r.received_at,
+                        &r.relayed,
+                    ],
+                )
+                .await
+                .map_err(be)?;
+            }
             tx.execute(sql::CLEAR_RECORD_UNITS, &[&w.id])
                 .await
                 .map_err(be)?;
@@ -422,6 +438,24 @@ impl Store for PgStore {
             .map_err(be)?;
         }
         tx.commit().await.map_err(be)
+    }
+
+    async fn receipts(&self, record_id: &str) -> StoreResult<Vec<ChangeReceipt>> {
+        let c = self.client().await?;
+        Ok(c.query(sql::RECEIPTS, &[&record_id])
+            .await
+            .map_err(be)?
+            .iter()
+            .map(|r| ChangeReceipt {
+                hash: r.get(0),
+                device_id: r.get(1),
+                person_id: r.get(2),
+                received_at: r.get(3),
+                relayed: r.get(4),
+                device_name: r.get(5),
+                person_name: r.get(6),
+            })
+            .collect())
     }
 
     async fn pull(

@@ -54,6 +54,18 @@ pub const ADD_CHANGE_SEQ: &str =
 pub const ADD_CHANGE_REACH: &str =
     "INSERT INTO change_reach(seq, path) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 
+/// A change's receipt; a change the server already took keeps its first.
+pub const ADD_RECEIPT: &str =
+    "INSERT INTO change_receipts(hash, record_id, device_id, person_id, received_at, relayed)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+
+/// A record's receipts, with the device's and the person's names.
+pub const RECEIPTS: &str =
+    "SELECT r.hash, r.device_id, r.person_id, r.received_at, r.relayed, d.name, p.name
+     FROM change_receipts r LEFT JOIN devices d ON d.id = r.device_id
+     LEFT JOIN people p ON p.id = r.person_id
+     WHERE r.record_id = $1";
+
 pub const CLEAR_RECORD_UNITS: &str = "DELETE FROM record_units WHERE record_id = $1";
 
 pub const BLOB_REFERENCED: &str = "SELECT 1 FROM record_blobs WHERE hash = $1 LIMIT 1";

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_office.sql"),
     include_str!("../../migrations/sqlite/0004_synced_to.sql"),
     include_str!("../../migrations/sqlite/0005_change_reach.sql"),
+    include_str!("../../migrations/sqlite/0006_change_receipts.sql"),
 ];
 
 pub struct SqliteStore {
@@ -436,6 +437,13 @@ impl Store for SqliteStore {
                             .map_err(be)?;
                     }
                 }
+                for r in &w.receipts {
+                    tx.execute(
+                        &lite(sql::ADD_RECEIPT),
+                        params![r.hash, w.id, origin, r.person_id, r.received_at, r.relayed],
+                    )
+                    .map_err(be)?;
+                }
                 tx.execute(&lite(sql::CLEAR_RECORD_UNITS), [&w.id])
                     .map_err(be)?;
                 for p in &w.unit_paths {
@@ -471,6 +479,28 @@ impl Store for SqliteStore {
                 .map_err(be)?;
             }
             tx.commit().map_err(be)
+        })
+        .await
+    }
+
+    async fn receipts(&self, record_id: &str) -> StoreResult<Vec<ChangeReceipt>> {
+        let id = record_id.to_string();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&lite(sql::RECEIPTS)).map_err(be)?;
+            let rows = stmt
+                .query_map([&id], |r| {
+                    Ok(ChangeReceipt {
+                        hash: r.get(0)?,
+                        device_id: r.get(1)?,
+                        person_id: r.get(2)?,
+                        received_at: r.get(3)?,
+                        relayed: r.get(4)?,
+                        device_name: r.get(5)?,
+                        person_name: r.get(6)?,
+                    })
+                })
+                .map_err(be)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(be)
         })
         .await
     }

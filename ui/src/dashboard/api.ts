@@ -10,6 +10,8 @@ import type {
   OrgUnit,
   Overview,
   Person,
+  ReportView,
+  ReviewQueue,
   Session,
   Supervision,
   VillagePage,
@@ -127,6 +129,10 @@ export const api = {
     get<VillagePage>(`/api/villages/${encodeURIComponent(id)}${query({ month })}`),
   charts: (month?: string) => get<Charts>(`/api/charts${query({ month })}`),
   supervision: (month?: string) => get<Supervision>(`/api/supervision${query({ month })}`),
+  reviews: () => get<ReviewQueue>('/api/reviews'),
+  report: (id: string) => get<ReportView>(`/api/reports/${encodeURIComponent(id)}`),
+  review: (id: string, decision: 'accept' | 'return', comment: string) =>
+    post<ReportView>(`/api/reports/${encodeURIComponent(id)}/review`, { decision, comment }),
   admin: {
     units: async () => listOf<OrgUnit>(await get('/api/admin/units'), 'units'),
     addUnit: (u: { id: string; name: string; kind: string; parent: string | null }) => post<unknown>('/api/admin/units', u),
