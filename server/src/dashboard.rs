@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use zhucun_model::figures::{
     development, ActivityFacts, Development, InspectionFacts, MemberFacts, ProjectFacts,
@@ -648,6 +648,10 @@ pub struct VillagePage {
     pub tasks: Vec<TaskItem>,
     pub reports: Vec<ReportItem>,
     pub inspections: Vec<InspectionItem>,
+    /// The party-life calendar on the month's last day (today, in the current month): the
+    /// same rule the village's devices show on their home screen.
+    #[schema(value_type = Vec<Object>)]
+    pub party_life: Vec<zhucun_model::calendar::PartyLifeItem>,
 }
 
 fn unit_ref(view: &View, u: &OrgUnit) -> UnitRef {
@@ -838,7 +842,20 @@ pub async fn village_page(
         .villages
         .into_iter()
         .next();
+    let on = today.min(month.next_first().pred_opt().unwrap_or(month.first()));
+    let year_activities: Vec<ActivityFacts> = store
+        .projections(&ProjQuery {
+            from: Some(format!("{:04}-01-01", on.year())),
+            to: Some(day(on.succ_opt().unwrap_or(on))),
+            ..q("activity")
+        })
+        .await?
+        .iter()
+        .filter_map(|r| parse(&r.detail))
+        .collect();
+    let party_life = zhucun_model::calendar::party_life(on, &year_activities);
     Ok(VillagePage {
+        party_life,
         village: unit_ref(view, v),
         month: month.to_string(),
         timeline,

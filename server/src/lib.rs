@@ -7,7 +7,8 @@
 //!   and map, and the one mapping of every error to a status and `{code, message}` body;
 //! - the policies, which know no HTTP: `sync` (records: applying changes, validation, scope,
 //!   the model's rules), `devices` (enrolment, tokens), `office` (logins, sessions),
-//!   `dashboard`, `history`, `review` and `export` (the answers, the review of reports, files), `admin` (the organisation), `blobs`
+//!   `dashboard`, `history`, `review`, `tasks` and `export` (the answers, the review of
+//!   reports, tasks issued from the dashboard, files), `admin` (the organisation), `blobs`
 //!   (attachments), `identity` (tokens, codes, passwords), `metrics` (counters);
 //! - `store`: the storage trait and its types, with one backend per database; chosen once, by
 //!   the URL's scheme, in [`open_store`].
@@ -27,6 +28,7 @@ pub mod office;
 pub mod review;
 pub mod store;
 pub mod sync;
+pub mod tasks;
 
 use std::sync::Arc;
 

@@ -829,6 +829,56 @@ pub async fn office_edit(
     .into())
 }
 
+/// A record an office makes from the dashboard (a task it issues): `input` as the app sends a
+/// new record, for unit `village` (a task's issuing township), made and judged as an office's
+/// edit is ([`office_edit`]). Its id.
+pub async fn office_create(
+    store: &dyn Store,
+    units: &UnitPaths,
+    who: &DeviceAuth,
+    kind: zhucun_model::Kind,
+    village: &str,
+    input: serde_json::Map<String, serde_json::Value>,
+) -> Result<String, OfficeEditError> {
+    let header = zhucun_model::Header {
+        kind,
+        schema: kind.schema_version(),
+        id: zhucun_model::new_id(),
+        village: village.to_string(),
+        created_by: who.person_id.clone(),
+    };
+    let id = header.id.to_string();
+    let plan = {
+        let (who, units, id) = (who.clone(), units.clone(), id.clone());
+        tokio::task::spawn_blocking(move || -> Result<Box<RecordWrite>, OfficeEditError> {
+            let invalid = |e: zhucun_model::ModelError| {
+                OfficeEditError::Refused(reject(&id, RejectCode::Invalid, e.to_string()))
+            };
+            let record = AnyRecord::apply_input(kind, None, &input).map_err(invalid)?;
+            let mut doc =
+                RecordDoc::create(zhucun_model::new_actor(), &header, &record).map_err(invalid)?;
+            let now = crate::identity::now();
+            let author = zhucun_model::Author {
+                person: who.person_id.clone(),
+                device: who.device_id.clone(),
+            };
+            doc.commit(&author, now);
+            let push = push_since(&id, &mut doc, &[]);
+            match plan_one(&who, &units, &push, None, now) {
+                Planned::Write(w, _, _) => Ok(w),
+                Planned::Reject(r) => Err(OfficeEditError::Refused(r)),
+                _ => Err(
+                    StoreError::Backend(format!("a new record `{id}` could not be planned")).into(),
+                ),
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("an office's new record failed: {e}")))??
+    };
+    store.commit(DASHBOARD_DEVICE, &[*plan]).await?;
+    Ok(id)
+}
+
 fn plan_office_edit(
     who: &DeviceAuth,
     units: &UnitPaths,

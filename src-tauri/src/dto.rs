@@ -187,6 +187,18 @@ pub struct Home {
     #[ts(type = "number")]
     pub pending: u64,
     pub counts: Vec<KindCount>,
+    /// The party-life calendar today, per village of a field device (none on an office's).
+    pub party_life: Vec<VillageCalendar>,
+    /// What to remind the user of today, from this device's records alone, soonest first.
+    pub reminders: Vec<zhucun_model::reminders::Reminder>,
+}
+
+/// A village's party-life calendar (`zhucun_model::calendar`).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct VillageCalendar {
+    pub village: String,
+    pub items: Vec<zhucun_model::calendar::PartyLifeItem>,
 }
 
 /// An attachment as a record refers to it.

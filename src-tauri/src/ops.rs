@@ -8,7 +8,7 @@ use zhucun_model::kinds::{enum_name, ReportState, TaskStatus};
 use zhucun_model::{due, parse_date, Due, InvalidField, Kind, ModelError, Month, DUE_SOON_DAYS};
 use zhucun_replica::{Filter, Replica};
 
-use crate::dto::{DeviceInfo, Home, KindCount, ListQuery, Row, Unit};
+use crate::dto::{DeviceInfo, Home, KindCount, ListQuery, Row, Unit, VillageCalendar};
 use crate::error::{AppError, AppResult};
 
 fn ymd(d: NaiveDate) -> String {
@@ -140,7 +140,27 @@ pub fn home(r: &Replica, today: NaiveDate) -> AppResult<Home> {
             },
         )?);
     }
+    // The calendar of the villages a field device covers; an office device covers none.
+    let field = r
+        .profile()
+        .role
+        .parse::<zhucun_model::Role>()
+        .is_ok_and(|role| role.is_field());
+    let villages: Vec<String> = if field {
+        r.profile().scope.clone()
+    } else {
+        Vec::new()
+    };
+    let mut party_life = Vec::new();
+    for village in &villages {
+        party_life.push(VillageCalendar {
+            village: village.clone(),
+            items: r.party_life(village, today)?,
+        });
+    }
     Ok(Home {
+        reminders: r.reminders(today, &villages)?,
+        party_life,
         today: day,
         today_activities,
         due_soon,
@@ -207,15 +227,51 @@ mod tests {
             ),
         )
         .unwrap();
+        r.put(
+            Kind::Activity,
+            &obj(
+                json!({"activity_kind": "party_lecture", "date": "2026-10-09",
+                        "topic": "学习党章", "lecturer": "李明"}),
+            ),
+        )
+        .unwrap();
         r.put(Kind::Report, &obj(json!({"month": "2026-10"})))
             .unwrap();
         let h = home(&r, NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()).unwrap();
+        // The calendar: the quarter's lecture is held, this month's committee meeting is due.
+        assert_eq!(h.party_life.len(), 1);
+        assert_eq!(h.party_life[0].village, "dongfeng");
+        let due: Vec<String> = h.party_life[0]
+            .items
+            .iter()
+            .filter(|i| i.due)
+            .map(|i| enum_name(&i.activity_kind))
+            .collect();
+        assert!(
+            due.contains(&"branch_committee_meeting".to_string()),
+            "{due:?}"
+        );
+        assert!(!due.contains(&"party_lecture".to_string()), "{due:?}");
+        // Reminders from the records alone: the overdue task; not one due in five days.
+        let reminded: Vec<(String, String)> = h
+            .reminders
+            .iter()
+            .map(|m| (enum_name(&m.kind), m.title.clone()))
+            .collect();
+        assert!(
+            reminded.contains(&("task_overdue".into(), "报送党员信息".into())),
+            "{reminded:?}"
+        );
+        assert!(
+            !reminded.iter().any(|r| r.1 == "整改活动场所"),
+            "{reminded:?}"
+        );
         let titles = |v: &[Row]| v.iter().map(|t| t.title.clone()).collect::<Vec<_>>();
         assert_eq!(titles(&h.overdue), ["报送党员信息"]);
         assert_eq!(titles(&h.due_soon), ["整改活动场所"]);
         assert_eq!(titles(&h.today_activities), ["走访困难户"]);
         assert_eq!(h.drafts.len(), 1);
-        assert_eq!(h.pending, 6, "nothing has reached a server");
+        assert_eq!(h.pending, 7, "nothing has reached a server");
     }
 
     #[test]

@@ -217,7 +217,18 @@ describe('the office dashboard in Chromium', () => {
     assert.match(await tasks.locator('tr[data-overdue="true"]').textContent(), /上报冬季帮扶台账/);
     const report = byTest(page, 'village-reports').locator(`li[data-month="${facts.month}"]`);
     assert.equal(await report.getAttribute('data-state'), 'submitted');
+    // The party-life calendar by the model's rule: this month's meetings held, the yearly
+    // democratic appraisal still due.
+    const life = byTest(page, 'village-party-life');
+    assert.equal(await life.locator('li').count(), 7);
+    for (const kind of ['party_lecture', 'branch_committee_meeting', 'party_group_meeting', 'branch_member_meeting', 'theme_party_day']) {
+      assert.equal(await life.locator(`li[data-kind="${kind}"]`).getAttribute('data-due'), 'false', kind);
+    }
+    assert.equal(await life.locator('li[data-kind="democratic_appraisal"]').getAttribute('data-due'), 'true');
+    includes(await life.textContent(), msg(zh, 'enum.activity_kind.democratic_appraisal'));
     await shot(page, 'village-dongfeng');
+    await life.scrollIntoViewIfNeeded();
+    await shot(page, 'village-dongfeng-party-life');
     await byTest(page, 'village-timeline').scrollIntoViewIfNeeded();
     await shot(page, 'village-dongfeng-timeline');
   });
@@ -391,6 +402,52 @@ describe('the office dashboard in Chromium', () => {
     // The session survived the refused logout.
     assert.equal((await api.get(`${server.url}/api/session`)).status(), 200);
   });
+  test('a township officer issues a task from the dashboard; the village answers offline; the answer shows', T, async () => {
+    const page = await newPage();
+    await loggedIn(page, 'wang-qiang');
+    await byTest(page, 'nav-tasks').click();
+    await byTest(page, 'task-form').waitFor();
+    // Nothing chosen: said before anything is sent, and what was typed stays.
+    const title = '报送冬季送温暖走访名单';
+    await byTest(page, 'task-title').fill(title);
+    await byTest(page, 'task-issue').click();
+    await says(page, 'task-error', msg(zh, 'dashboard.tasks.incomplete'));
+    assert.equal(await byTest(page, 'task-title').inputValue(), title);
+    await byTest(page, 'task-deadline').fill('2026-12-25');
+    await byTest(page, 'task-description').fill('请各村于截止日前报送。');
+    await byTest(page, 'task-village-dongfeng').check();
+    await byTest(page, 'task-village-xinhe').check();
+    // 红旗社区 belongs to another street: the township is not offered it.
+    assert.equal(await byTest(page, 'task-village-hongqi').count(), 0);
+    await shot(page, 'tasks-form');
+    await byTest(page, 'task-issue').click();
+    await says(page, 'task-notice', title);
+    const row = byTest(page, 'task-board').locator('tr').filter({ hasText: title });
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-status'), 'open');
+
+    // 东风村's device gets it on its next sync and answers offline.
+    const li = facts.liMing;
+    li.sync();
+    const found = JSON.parse(li.run(['list', 'task', '--json']));
+    const task = (found.rows ?? found).find((r) => r.title === title);
+    assert.ok(task, `the task did not reach the village: ${JSON.stringify(found)}`);
+    li.run(['put', 'task'], JSON.stringify({
+      id: task.id,
+      status: 'in_progress',
+      notes: [{ by: 'li-ming', village: 'dongfeng', on: '2026-12-05', text: '名单正在核对' }],
+    }));
+    li.sync();
+
+    await page.reload();
+    const answered = byTest(page, 'task-board').locator(`tr[data-id="${task.id}"]`);
+    await answered.waitFor();
+    assert.equal(await answered.getAttribute('data-status'), 'in_progress');
+    includes(await answered.locator('li[data-village="dongfeng"]').textContent(), '名单正在核对');
+    includes(await answered.locator('li[data-village="xinhe"]').textContent(), msg(zh, 'dashboard.tasks.no_answer'));
+    await shot(page, 'tasks-board');
+  });
+
   // Last: it moves 东风村's report on from the submitted state the other tests read.
   test('a township officer returns a report with a comment; the village resubmits; the township accepts; history shows each move', T, async () => {
     const page = await newPage();

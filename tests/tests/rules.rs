@@ -607,3 +607,163 @@ fn the_dashboards_review_is_judged_by_the_models_rules() {
         assert_eq!(record(&village, &report)["state"], "accepted", "{name}");
     }
 }
+
+#[test]
+fn the_party_life_calendar_is_the_same_on_the_device_and_the_dashboard() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let name = b.name();
+        let village = Client::new();
+        village.enroll(&server.url, &codes["li-ming"]);
+        for (kind, date) in [
+            ("branch_committee_meeting", "2026-05-04"),
+            ("party_group_meeting", "2026-04-28"),
+            ("party_lecture", "2026-04-10"),
+            ("branch_member_meeting", "2026-03-30"),
+            ("organisational_life_meeting", "2026-01-15"),
+            ("theme_party_day", "2026-06-02"),
+            ("household_visit", "2026-05-02"),
+        ] {
+            let mut a = json!({"activity_kind": kind, "date": date, "topic": format!("{kind} {date}"),
+                "lecturer": "李明"});
+            if kind == "household_visit" {
+                a["household"] = json!("王大爷家");
+            }
+            village.put("activity", &a);
+        }
+        village.sync();
+
+        // The device, offline, on the last day of May.
+        let device = village.json(&["calendar", "--on", "2026-05-31"], None);
+        // The dashboard's village page for May (the server's today is later).
+        let office = Office::login(&server.url, "zhao-min");
+        let (st, page) = office.call("/api/villages/dongfeng?month=2026-05", None);
+        assert_eq!(st, 200, "{name}: {page}");
+        assert_eq!(
+            page["party_life"], device,
+            "{name}: the device and the dashboard differ"
+        );
+        let of = |kind: &str| -> (u64, bool) {
+            let i = device
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["activity_kind"] == kind)
+                .unwrap_or_else(|| panic!("{name}: no {kind} in {device}"));
+            (i["held"].as_u64().unwrap(), i["due"].as_bool().unwrap())
+        };
+        assert_eq!(of("branch_committee_meeting"), (1, false), "{name}");
+        assert_eq!(
+            of("party_group_meeting"),
+            (0, true),
+            "{name}: April's is not May's"
+        );
+        assert_eq!(
+            of("theme_party_day"),
+            (0, true),
+            "{name}: June's is not May's"
+        );
+        assert_eq!(of("party_lecture"), (1, false), "{name}: the quarter's");
+        assert_eq!(
+            of("branch_member_meeting"),
+            (0, true),
+            "{name}: March is another quarter"
+        );
+        assert_eq!(
+            of("organisational_life_meeting"),
+            (1, false),
+            "{name}: the year's"
+        );
+        assert_eq!(of("democratic_appraisal"), (0, true), "{name}");
+    }
+}
+
+#[test]
+fn a_township_issues_a_task_from_the_dashboard_and_follows_each_village() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let name = b.name();
+        let village = Client::new();
+        village.enroll(&server.url, &codes["li-ming"]);
+        let town = Office::login(&server.url, "wang-qiang");
+        let issue = |body: Value| town.call("/api/tasks", Some(body));
+
+        // Refused with the reason, nothing written: no title; a village of another street;
+        // a unit that does not exist.
+        let (st, e) =
+            issue(json!({"title": " ", "deadline": "2026-12-20", "villages": ["dongfeng"]}));
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (422, Some("invalid")),
+            "{name}: {e}"
+        );
+        assert!(
+            e["message"].as_str().unwrap().contains("title"),
+            "{name}: {e}"
+        );
+        let (st, e) = issue(json!({"title": "越界任务", "deadline": "2026-12-20",
+            "villages": ["dongfeng", "liuzhuang"]}));
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (403, Some("out_of_scope")),
+            "{name}: {e}"
+        );
+        let (st, e) =
+            issue(json!({"title": "无此村", "deadline": "2026-12-20", "villages": ["nowhere"]}));
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (422, Some("invalid")),
+            "{name}: {e}"
+        );
+        let (_, board) = town.call("/api/tasks", None);
+        assert_eq!(
+            board["tasks"],
+            json!([]),
+            "{name}: nothing refused was written"
+        );
+
+        // Issued to two villages: the village's device gets it on its next sync.
+        let (st, r) = issue(
+            json!({"title": "报送冬季帮扶台账", "deadline": "2026-12-20",
+            "description": "各村于截止日前报送。", "villages": ["dongfeng", "xinhe"]}),
+        );
+        assert_eq!(st, 201, "{name}: {r}");
+        let id = r["id"].as_str().unwrap().to_string();
+        village.sync();
+        let got = record(&village, &id);
+        assert_eq!(got["title"], "报送冬季帮扶台账", "{name}");
+        assert_eq!(got["issuer"], "chengguan", "{name}");
+        assert_eq!(
+            got["assigned_villages"],
+            json!(["dongfeng", "xinhe"]),
+            "{name}"
+        );
+
+        // The village answers offline; the township follows it per village.
+        village.put(
+            "task",
+            &json!({"id": id, "status": "in_progress", "notes": [
+                {"by": "li-ming", "village": "dongfeng", "on": "2026-12-05", "text": "已召开支委会研究"}]}),
+        );
+        village.sync();
+        let (_, board) = town.call("/api/tasks", None);
+        let t = &board["tasks"][0];
+        assert_eq!(t["id"], json!(id), "{name}: {board}");
+        assert_eq!(t["status"], "in_progress", "{name}");
+        assert_eq!(t["issuer_name"], "城关镇", "{name}");
+        let villages = t["villages"].as_array().unwrap();
+        assert_eq!(villages.len(), 2, "{name}");
+        assert_eq!(villages[0]["name"], "东风村", "{name}");
+        assert_eq!(villages[0]["last_note"], "已召开支委会研究", "{name}");
+        assert_eq!(villages[1]["notes"], 0, "{name}");
+        // Overdue by the model's rule, on the server's today: not before the deadline passes.
+        let today = chrono::Local::now().date_naive();
+        let deadline = chrono::NaiveDate::from_ymd_opt(2026, 12, 20).unwrap();
+        let overdue = zhucun_model::due(true, Some(deadline), today) == zhucun_model::Due::Overdue;
+        assert_eq!(t["overdue"], overdue, "{name}");
+    }
+}

@@ -133,6 +133,22 @@ enum Cmd {
         #[arg(long)]
         village: Option<String>,
     },
+    /// The party-life calendar (三会一课, theme party day, organisational life meeting,
+    /// democratic appraisal): what is held and what is due in each meeting's period, as JSON.
+    Calendar {
+        /// The day to judge (YYYY-MM-DD); today by this device's clock if not given.
+        #[arg(long)]
+        on: Option<String>,
+        #[arg(long)]
+        village: Option<String>,
+    },
+    /// What to remind of today, from this device's records alone (tasks due or overdue,
+    /// meetings of the party-life calendar still due, probation years ending, 政治生日), as JSON.
+    Reminders {
+        /// The day to judge (YYYY-MM-DD); today by this device's clock if not given.
+        #[arg(long)]
+        on: Option<String>,
+    },
     /// List the record kinds and their fields.
     Kinds {
         #[arg(long)]
@@ -277,6 +293,27 @@ fn open(data_dir: &Option<PathBuf>) -> Result<Replica> {
     };
     let key = key_from_env_or_prompt()?;
     Ok(Replica::open(&dir, &key)?)
+}
+
+/// The day given with `--on`, or today by this device's clock.
+fn day_or_today(on: Option<String>) -> Result<chrono::NaiveDate> {
+    match on {
+        Some(d) => zhucun_model::parse_date(&d)
+            .ok_or_else(|| anyhow!("--on `{d}` is not a date written YYYY-MM-DD")),
+        None => Ok(chrono::Local::now().date_naive()),
+    }
+}
+
+/// The village a command is about: the one given, or the device's only one.
+fn one_village(r: &zhucun_replica::Replica, village: Option<String>) -> Result<String> {
+    match village {
+        Some(v) => Ok(v),
+        None if r.profile().scope.len() == 1 => Ok(r.profile().scope[0].clone()),
+        None => bail!(
+            "--village is required: this device's scope has {} villages",
+            r.profile().scope.len()
+        ),
+    }
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
@@ -650,15 +687,26 @@ fn run(cli: Cli) -> Result<()> {
             let (y, m) = zhucun_model::parse_month(&month)
                 .ok_or_else(|| anyhow!("--month `{month}` is not YYYY-MM"))?;
             let r = open(&cli.data_dir)?;
-            let village = match village {
-                Some(v) => v,
-                None if r.profile().scope.len() == 1 => r.profile().scope[0].clone(),
-                None => bail!(
-                    "--village is required: this device's scope has {} villages",
-                    r.profile().scope.len()
-                ),
-            };
+            let village = one_village(&r, village)?;
             print_json(&r.monthly_figures(&village, y, m)?)
+        }
+        Cmd::Calendar { on, village } => {
+            let on = day_or_today(on)?;
+            let r = open(&cli.data_dir)?;
+            let village = one_village(&r, village)?;
+            print_json(&r.party_life(&village, on)?)
+        }
+        Cmd::Reminders { on } => {
+            let on = day_or_today(on)?;
+            let r = open(&cli.data_dir)?;
+            // The calendar of the villages a field device covers; an office device has none.
+            let p = r.profile();
+            let field = p
+                .role
+                .parse::<zhucun_model::Role>()
+                .is_ok_and(|role| role.is_field());
+            let villages = if field { p.scope.clone() } else { Vec::new() };
+            print_json(&r.reminders(on, &villages)?)
         }
         Cmd::Enroll {
             server,

@@ -437,3 +437,83 @@ fn the_walkthrough_runs() {
     assert_eq!(figures["activities_total"], 3);
     assert_eq!(figures["development"]["developed"], 1);
 }
+
+/// Reminders and the party-life calendar come from the device's records alone: this replica
+/// was never enrolled and has no server to reach.
+#[test]
+fn reminders_and_the_calendar_work_with_no_network() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let put = |kind: &str, rec: &str| ok(dir, &["put", kind], Some(rec)).trim().to_string();
+    // The township's task, as it would arrive; then the device is the village's.
+    ok(
+        dir,
+        &[
+            "init",
+            "--person",
+            "王强",
+            "--role",
+            "township_officer",
+            "--village",
+            "town",
+            "--village",
+            "v-east",
+        ],
+        None,
+    );
+    let task = put(
+        "task",
+        r#"{"title": "报送台账", "issuer": "town", "village": "town",
+            "assigned_villages": ["v-east"], "deadline": "2026-12-30"}"#,
+    );
+    init(dir);
+    let member = put(
+        "member",
+        r#"{"name": "赵丽", "gender": "female", "stage": "probationary", "birth_date": "1996-08-08",
+            "applied_on": "2024-03-01", "activist_on": "2024-04-01", "target_on": "2025-06-01",
+            "probationary_on": "2026-01-15"}"#,
+    );
+    put(
+        "activity",
+        r#"{"activity_kind": "branch_committee_meeting", "date": "2026-12-03", "topic": "支委会"}"#,
+    );
+    let r = json(&ok(dir, &["reminders", "--on", "2026-12-28"], None));
+    let seen: Vec<(String, Option<String>)> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["kind"].as_str().unwrap().to_string(),
+                m["record"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    assert!(seen.contains(&("task_due".into(), Some(task))), "{r}");
+    assert!(
+        seen.contains(&("probation_ends".into(), Some(member))),
+        "{r}"
+    );
+    // The committee met this month: not reminded; the party group has not.
+    let meetings: Vec<&str> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "meeting_due")
+        .map(|m| m["title"].as_str().unwrap())
+        .collect();
+    assert!(meetings.contains(&"party_group_meeting"), "{r}");
+    assert!(!meetings.contains(&"branch_committee_meeting"), "{r}");
+    let cal = json(&ok(dir, &["calendar", "--on", "2026-12-28"], None));
+    let committee = cal
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["activity_kind"] == "branch_committee_meeting")
+        .unwrap();
+    assert_eq!(
+        (committee["held"].as_u64(), committee["due"].as_bool()),
+        (Some(1), Some(false))
+    );
+    assert!(fails(dir, &["reminders", "--on", "明天"], None).contains("--on"));
+}

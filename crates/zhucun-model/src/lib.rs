@@ -5,12 +5,14 @@
 //! record contributes and the report figures computed from them. It does no I/O, no async and
 //! reads no clock: storage is `zhucun-replica`'s job, transport `zhucun-sync`'s.
 
+pub mod calendar;
 mod doc;
 mod error;
 mod facts;
 pub mod figures;
 pub mod kinds;
 pub mod merge;
+pub mod reminders;
 pub mod rules;
 mod values;
 pub mod wire;

@@ -91,6 +91,10 @@ fn all_decls() -> Decls {
         crate::rules::RoleRules,
         crate::rules::ReportMove,
         crate::rules::TaskMove,
+        crate::calendar::Cadence,
+        crate::calendar::PartyLifeItem,
+        crate::reminders::ReminderKind,
+        crate::reminders::Reminder,
     ]
 }
 
@@ -455,6 +459,20 @@ fn records_serialise_as_their_typescript_says() {
         full_on: d(2020, 1, 1),
     });
     decls.check(&ThreeMeetingsOneLesson::default());
+    for item in crate::calendar::party_life(d(2026, 5, 20).unwrap(), &[]) {
+        decls.check(&item);
+    }
+    let today = d(2026, 12, 28).unwrap();
+    let member = crate::reminders::MemberLine {
+        id: "m1".into(),
+        village: "v1".into(),
+        name: "王芳".into(),
+        stage: Stage::Probationary,
+        probationary_on: d(2026, 1, 15),
+    };
+    for r in crate::reminders::reminders(today, &[], &[], &[member]) {
+        decls.check(&r);
+    }
     decls.check(&Development::default());
     decls.check(&ProjectProgress::default());
     decls.check(&Header {
@@ -485,6 +503,16 @@ fn enums_serialise_as_their_typescript_union() {
     let decls = all_decls();
     decls.check_enum(&Kind::ALL);
     decls.check_enum(&ActivityKind::ALL);
+    use crate::calendar::Cadence as Ca;
+    decls.check_enum(&[Ca::Monthly, Ca::Quarterly, Ca::Yearly]);
+    use crate::reminders::ReminderKind as Rk;
+    decls.check_enum(&[
+        Rk::TaskOverdue,
+        Rk::TaskDue,
+        Rk::MeetingDue,
+        Rk::ProbationEnds,
+        Rk::PoliticalBirthday,
+    ]);
     decls.check_enum(&Stage::ALL);
     use DemonstrationType as D;
     decls.check_enum(&[D::Post, D::Household, D::Site, D::ShowIdentity]);

@@ -754,20 +754,118 @@ impl Replica {
         Ok(())
     }
 
-    /// The figures of a village's monthly report, computed from projection rows.
-    pub fn monthly_figures(&self, village: &str, year: i32, month: u32) -> Result<MonthlyFigures> {
-        let details = |kind: &str, from: &str, to: &str| -> Result<Vec<(String, String)>> {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT id, detail FROM records
-                 WHERE village = ?1 AND kind = ?2 AND readable = 1
-                   AND (?3 = '' OR (date >= ?3 AND date < ?4))
-                 ORDER BY date, id",
-            )?;
-            let rows = stmt.query_map(params![village, kind, from, to], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+    /// The projection details of a village's records of `kind` dated from `from` to before
+    /// `to` (`from` empty: all of them), by date.
+    fn details(
+        &self,
+        village: &str,
+        kind: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, detail FROM records
+             WHERE village = ?1 AND kind = ?2 AND readable = 1
+               AND (?3 = '' OR (date >= ?3 AND date < ?4))
+             ORDER BY date, id",
+        )?;
+        let rows = stmt.query_map(params![village, kind, from, to], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// A village's party-life calendar on day `on` (`zhucun_model::calendar`), from its
+    /// activities of that year.
+    pub fn party_life(
+        &self,
+        village: &str,
+        on: chrono::NaiveDate,
+    ) -> Result<Vec<zhucun_model::calendar::PartyLifeItem>> {
+        use chrono::Datelike;
+        let from = format!("{:04}-01-01", on.year());
+        let to = format!("{:04}-01-01", on.year() + 1);
+        let activities: Vec<ActivityFacts> = self
+            .details(village, "activity", &from, &to)?
+            .into_iter()
+            .filter_map(|(_, d)| serde_json::from_str(&d).ok())
+            .collect();
+        Ok(zhucun_model::calendar::party_life(on, &activities))
+    }
+
+    /// What this device reminds its user of on `today` (`zhucun_model::reminders`), from its
+    /// records alone: its open tasks, the party-life calendar of `villages`, its members.
+    pub fn reminders(
+        &self,
+        today: chrono::NaiveDate,
+        villages: &[String],
+    ) -> Result<Vec<zhucun_model::reminders::Reminder>> {
+        use zhucun_model::kinds::{from_enum_name, TaskStatus};
+        use zhucun_model::reminders::{MemberLine, TaskLine};
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, village, title, status, date, detail FROM records
+             WHERE kind = ?1 AND readable = 1 ORDER BY date, id",
+        )?;
+        type Line = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+        );
+        let mut lines = |kind: &str| -> Result<Vec<Line>> {
+            let rows = stmt.query_map([kind], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?;
             Ok(rows.collect::<std::result::Result<_, _>>()?)
         };
+        let tasks: Vec<TaskLine> = lines("task")?
+            .into_iter()
+            .map(|(id, village, title, status, date, _)| TaskLine {
+                id,
+                village,
+                title,
+                status: status
+                    .as_deref()
+                    .and_then(from_enum_name::<TaskStatus>)
+                    .unwrap_or_default(),
+                deadline: date.as_deref().and_then(zhucun_model::parse_date),
+            })
+            .collect();
+        let members: Vec<MemberLine> = lines("member")?
+            .into_iter()
+            .filter_map(|(id, village, name, _, _, detail)| {
+                let f: MemberFacts = serde_json::from_str(&detail).ok()?;
+                Some(MemberLine {
+                    id,
+                    village,
+                    name,
+                    stage: f.stage,
+                    probationary_on: f.probationary_on,
+                })
+            })
+            .collect();
+        drop(stmt);
+        let mut calendars = Vec::new();
+        for v in villages {
+            calendars.push((v.clone(), self.party_life(v, today)?));
+        }
+        Ok(zhucun_model::reminders::reminders(
+            today, &tasks, &calendars, &members,
+        ))
+    }
+
+    /// The figures of a village's monthly report, computed from projection rows.
+    pub fn monthly_figures(&self, village: &str, year: i32, month: u32) -> Result<MonthlyFigures> {
+        let details = |kind: &str, from: &str, to: &str| self.details(village, kind, from, to);
         // Activities from the quarter's start (the quarterly half of "three meetings and one
         // lesson") to the month's end; the roster and projects whole.
         let q_start = format!("{year:04}-{:02}-01", (month.clamp(1, 12) - 1) / 3 * 3 + 1);

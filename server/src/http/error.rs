@@ -301,7 +301,7 @@ impl From<ReviewError> for ApiError {
             ReviewError::Refused(code, message) => {
                 let (status, code) = match code {
                     C::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-                    C::OutOfScope => (StatusCode::NOT_FOUND, "not_found"),
+                    C::OutOfScope => (StatusCode::FORBIDDEN, "out_of_scope"),
                     _ => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
                 };
                 ApiError::new(status, code, message)

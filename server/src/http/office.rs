@@ -379,6 +379,49 @@ pub async fn review_report(
     Ok(Json(r).into_response())
 }
 
+/// The tasks reaching the asker's villages, with each village's answer.
+#[utoipa::path(
+    get,
+    path = "/api/tasks",
+    tag = "dashboard",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "OK", body = crate::tasks::TaskBoard),
+    )
+)]
+pub async fn tasks(
+    State(state): State<Arc<AppState>>,
+    OfficeUser(o): OfficeUser,
+) -> Result<Response, ApiError> {
+    let v = view(&state, &o).await?;
+    Ok(Json(crate::tasks::board(state.store.as_ref(), &v, today()).await?).into_response())
+}
+
+/// Issue a task to villages of the asker's view, from the asker's own unit.
+#[utoipa::path(
+    post,
+    path = "/api/tasks",
+    tag = "dashboard",
+    security(("session" = [], "csrf" = [])),
+    request_body = crate::tasks::NewTask,
+    responses(
+        (status = 201, description = "Issued", body = Created),
+        (status = 403, description = "`forbidden`: the asker's role may not issue tasks; `out_of_scope`: a village outside the asker's view", body = Body),
+        (status = 422, description = "`invalid`: the message names the field", body = Body),
+    )
+)]
+pub async fn issue_task(
+    State(state): State<Arc<AppState>>,
+    OfficeUser(o): OfficeUser,
+    JsonBody(t): JsonBody<crate::tasks::NewTask>,
+) -> Result<Response, ApiError> {
+    let v = view(&state, &o).await?;
+    let issuer = crate::tasks::issuer_of(&v, &o.person.units).ok_or(OfficeError::Forbidden)?;
+    let units = state.unit_paths().await?;
+    let id = crate::tasks::issue(state.store.as_ref(), &units, &as_device(&o), &issuer, &t).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })).into_response())
+}
+
 /// The year's series per township up to a month.
 #[utoipa::path(
     get,

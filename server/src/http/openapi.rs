@@ -48,6 +48,8 @@ use zhucun_model::Month;
         office::reviews,
         office::report,
         office::review_report,
+        office::tasks,
+        office::issue_task,
         office::charts,
         office::supervision,
         office::export_file,

@@ -240,6 +240,18 @@ describe('the field app', () => {
     assert.match(found, /走访脱贫户王大爷/);
   });
 
+  it('shows the party-life calendar on the home screen, from the records alone', async () => {
+    await go('home');
+    const cal = await byTest('party-life');
+    await cal.waitForDisplayed();
+    // The party lecture recorded above is this quarter's; no democratic appraisal this year.
+    assert.equal(await (await cal.$('li[data-kind="party_lecture"]')).getAttribute('data-due'), 'false');
+    assert.equal(await (await cal.$('li[data-kind="democratic_appraisal"]')).getAttribute('data-due'), 'true');
+    assert.equal((await cal.$$('li')).length, 7);
+    assert.match(await contentOf(cal), /民主评议党员/);
+    await shot('08b-party-life');
+  });
+
   it('keeps the words of a report edit the server refused, as a note on the accepted report', async () => {
     const month = new Date().toISOString().slice(0, 7);
     const before = '本月开展党课两次。';

@@ -14,6 +14,7 @@ import type {
   ReviewQueue,
   Session,
   Supervision,
+  TaskBoard,
   VillagePage,
 } from './types';
 
@@ -130,6 +131,9 @@ export const api = {
   charts: (month?: string) => get<Charts>(`/api/charts${query({ month })}`),
   supervision: (month?: string) => get<Supervision>(`/api/supervision${query({ month })}`),
   reviews: () => get<ReviewQueue>('/api/reviews'),
+  tasks: () => get<TaskBoard>('/api/tasks'),
+  issueTask: (t: { title: string; deadline: string; description: string; villages: string[] }) =>
+    post<{ id: string }>('/api/tasks', t),
   report: (id: string) => get<ReportView>(`/api/reports/${encodeURIComponent(id)}`),
   review: (id: string, decision: 'accept' | 'return', comment: string) =>
     post<ReportView>(`/api/reports/${encodeURIComponent(id)}/review`, { decision, comment }),

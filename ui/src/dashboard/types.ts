@@ -18,6 +18,7 @@ export type { Charts } from './bindings/Charts';
 export type { Supervision } from './bindings/Supervision';
 export type { ReviewQueue } from './bindings/ReviewQueue';
 export type { ReportView } from './bindings/ReportView';
+export type { TaskBoard } from './bindings/TaskBoard';
 export type { PersonInfo as Person } from './bindings/PersonInfo';
 export type { DeviceRow as Device } from './bindings/DeviceRow';
 export type { CodeAnswer as IssuedCode } from './bindings/CodeAnswer';

@@ -16,6 +16,7 @@ import type { Saved } from './bindings/Saved';
 import type { SearchResult } from './bindings/SearchResult';
 import type { SyncView } from './bindings/SyncView';
 import type { MonthlyFigures } from './bindings/MonthlyFigures';
+import type { Reminder } from './bindings/Reminder';
 
 export type {
   AppError,
@@ -32,6 +33,7 @@ export type {
   SearchResult,
   SyncView,
   MonthlyFigures,
+  Reminder,
 };
 
 /** Whether a thrown value is the app's typed error. */

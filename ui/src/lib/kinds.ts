@@ -12,7 +12,7 @@ import type { PriorityGroup } from './bindings/PriorityGroup';
 
 export const ACTIVITY_KINDS: ActivityKind[] = [
   'branch_member_meeting', 'branch_committee_meeting', 'party_group_meeting', 'party_lecture',
-  'theme_party_day', 'training_lecture', 'study_trip', 'competition', 'observation',
+  'theme_party_day', 'organisational_life_meeting', 'democratic_appraisal', 'training_lecture', 'study_trip', 'competition', 'observation',
   'household_visit', 'demonstration', 'collective_economy', 'venue_inspection', 'other',
 ];
 export const DEMONSTRATION_TYPES: DemonstrationType[] = ['post', 'household', 'site', 'show_identity'];

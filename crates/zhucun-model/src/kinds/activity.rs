@@ -32,6 +32,12 @@ pub enum ActivityKind {
     /// 主题党日
     #[serde(alias = "主题党日")]
     ThemePartyDay,
+    /// 组织生活会 (yearly, with the democratic appraisal of members)
+    #[serde(alias = "组织生活会")]
+    OrganisationalLifeMeeting,
+    /// 民主评议党员
+    #[serde(alias = "民主评议党员")]
+    DemocraticAppraisal,
     /// 集中授课
     #[serde(alias = "集中授课")]
     TrainingLecture,
@@ -62,12 +68,14 @@ pub enum ActivityKind {
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 14] = [
+    pub const ALL: [ActivityKind; 16] = [
         ActivityKind::BranchMemberMeeting,
         ActivityKind::BranchCommitteeMeeting,
         ActivityKind::PartyGroupMeeting,
         ActivityKind::PartyLecture,
         ActivityKind::ThemePartyDay,
+        ActivityKind::OrganisationalLifeMeeting,
+        ActivityKind::DemocraticAppraisal,
         ActivityKind::TrainingLecture,
         ActivityKind::StudyTrip,
         ActivityKind::Competition,
@@ -86,6 +94,8 @@ impl ActivityKind {
             ActivityKind::PartyGroupMeeting => "党小组会",
             ActivityKind::PartyLecture => "党课",
             ActivityKind::ThemePartyDay => "主题党日",
+            ActivityKind::OrganisationalLifeMeeting => "组织生活会",
+            ActivityKind::DemocraticAppraisal => "民主评议党员",
             ActivityKind::TrainingLecture => "集中授课",
             ActivityKind::StudyTrip => "外出学习",
             ActivityKind::Competition => "以赛促学",
