@@ -92,14 +92,23 @@ pub fn issuer_of(view: &View, person_units: &[String]) -> Option<String> {
         .cloned()
 }
 
-/// Issue a task as `who` (an office as a device) from `issuer`, one of their own units.
+/// Issue a task as `who` (an office as a device, attached to `person_units`) from their own
+/// unit ([`issuer_of`]); a person with no such unit may not issue one.
 pub async fn issue(
     store: &dyn Store,
     units: &UnitPaths,
+    view: &View,
     who: &DeviceAuth,
-    issuer: &str,
+    person_units: &[String],
     t: &NewTask,
 ) -> Result<String, ReviewError> {
+    let issuer = issuer_of(view, person_units).ok_or_else(|| {
+        ReviewError::Refused(
+            zhucun_protocol::RejectCode::Forbidden,
+            "you are attached to no township, street or city to issue a task from".into(),
+        )
+    })?;
+    let issuer = issuer.as_str();
     let mut input = serde_json::Map::new();
     input.insert("title".into(), t.title.trim().into());
     input.insert("issuer".into(), issuer.into());

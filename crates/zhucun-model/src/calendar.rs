@@ -53,7 +53,7 @@ pub struct PartyLifeItem {
 
 /// The first and last day of the `cadence` period holding `on`.
 pub fn period(cadence: Cadence, on: NaiveDate) -> (NaiveDate, NaiveDate) {
-    let m = Month::new(on.year(), on.month()).expect("a day's month is a month");
+    let m = Month::of(on);
     let (first, next) = match cadence {
         Cadence::Monthly => (m.first(), m.next_first()),
         Cadence::Quarterly => {

@@ -416,9 +416,9 @@ pub async fn issue_task(
     JsonBody(t): JsonBody<crate::tasks::NewTask>,
 ) -> Result<Response, ApiError> {
     let v = view(&state, &o).await?;
-    let issuer = crate::tasks::issuer_of(&v, &o.person.units).ok_or(OfficeError::Forbidden)?;
     let units = state.unit_paths().await?;
-    let id = crate::tasks::issue(state.store.as_ref(), &units, &as_device(&o), &issuer, &t).await?;
+    let store = state.store.as_ref();
+    let id = crate::tasks::issue(store, &units, &v, &as_device(&o), &o.person.units, &t).await?;
     Ok((StatusCode::CREATED, Json(Created { id })).into_response())
 }
 

@@ -3,6 +3,9 @@
 // carries the session's CSRF token in `X-CSRF-Token`. Errors arrive as `{code, message}` and
 // leave here as an `ApiError`, which `errorText` puts in the user's words.
 import { t } from '../lib/i18n';
+import type { Decision } from './bindings/Decision';
+import type { NewTask } from './bindings/NewTask';
+import type { ReviewDecision } from './bindings/ReviewDecision';
 import type {
   Charts,
   Device,
@@ -132,11 +135,10 @@ export const api = {
   supervision: (month?: string) => get<Supervision>(`/api/supervision${query({ month })}`),
   reviews: () => get<ReviewQueue>('/api/reviews'),
   tasks: () => get<TaskBoard>('/api/tasks'),
-  issueTask: (t: { title: string; deadline: string; description: string; villages: string[] }) =>
-    post<{ id: string }>('/api/tasks', t),
+  issueTask: (t: NewTask) => post<{ id: string }>('/api/tasks', t),
   report: (id: string) => get<ReportView>(`/api/reports/${encodeURIComponent(id)}`),
-  review: (id: string, decision: 'accept' | 'return', comment: string) =>
-    post<ReportView>(`/api/reports/${encodeURIComponent(id)}/review`, { decision, comment }),
+  review: (id: string, decision: Decision, comment: string) =>
+    post<ReportView>(`/api/reports/${encodeURIComponent(id)}/review`, { decision, comment } satisfies ReviewDecision),
   admin: {
     units: async () => listOf<OrgUnit>(await get('/api/admin/units'), 'units'),
     addUnit: (u: { id: string; name: string; kind: string; parent: string | null }) => post<unknown>('/api/admin/units', u),
