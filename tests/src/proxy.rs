@@ -28,7 +28,9 @@ pub struct Faults {
     pub delay: Duration,
     /// Bytes per second each way (0: unlimited).
     pub bytes_per_sec: u64,
-    /// Probability that a connection is cut after a random number of bytes.
+    /// Probability that a connection is cut after a random number of bytes. When it is above
+    /// zero, every connection is cut until one cut has landed, so a short run whose dice all
+    /// fell the other way still walks a reset.
     pub reset_probability: f64,
     /// A cut connection is cut after 1 to this many bytes (both ways together), so a cut
     /// lands in a request's or a response's body, not only in the headers.
@@ -178,12 +180,13 @@ impl Proxy {
                 let (f, up, r, sh) = (faults.clone(), up.clone(), Arc::clone(&r2), Arc::clone(&sh));
                 tokio::spawn(async move {
                     if let Ok(outbound) = TcpStream::connect(&up).await {
-                        let cut_after =
-                            if rand::rng().random_bool(f.reset_probability.clamp(0.0, 1.0)) {
-                                Some(rand::rng().random_range(1..f.reset_within.max(2)))
-                            } else {
-                                None
-                            };
+                        let p = f.reset_probability.clamp(0.0, 1.0);
+                        let none_yet = p > 0.0 && r.load(Ordering::Relaxed) == 0;
+                        let cut_after = if none_yet || rand::rng().random_bool(p) {
+                            Some(rand::rng().random_range(1..f.reset_within.max(2)))
+                        } else {
+                            None
+                        };
                         if pump(inbound, outbound, &f, cut_after, &sh).await {
                             r.fetch_add(1, Ordering::Relaxed);
                         }
