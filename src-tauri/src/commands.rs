@@ -209,12 +209,17 @@ pub async fn search(
 pub async fn get_record(state: State<'_, AppState>, id: String) -> AppResult<RecordView> {
     state.with(|o| {
         let r = o.replica.get(&id)?;
+        let next_step = match r.kind {
+            zhucun_model::Kind::Member => o.replica.next_step(&id)?,
+            _ => None,
+        };
         Ok(RecordView {
             id: r.id,
             kind: r.kind.as_str().into(),
             village: r.village,
             synced: r.synced,
             record: r.record,
+            next_step,
         })
     })
 }

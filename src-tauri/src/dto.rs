@@ -126,6 +126,8 @@ pub struct RecordView {
     pub synced: bool,
     #[ts(type = "Record<string, unknown>")]
     pub record: serde_json::Value,
+    /// A member's next step in the development pipeline, by the model's rules.
+    pub next_step: Option<zhucun_model::kinds::NextStep>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

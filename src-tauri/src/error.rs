@@ -95,6 +95,7 @@ fn reason_code(r: &Reason) -> &'static str {
         Reason::Immutable => "immutable",
         Reason::UnknownReference(_) => "unknown_reference",
         Reason::NotForKind(_) => "not_for_kind",
+        Reason::Rule(_) => "rule",
     }
 }
 
@@ -105,6 +106,11 @@ impl From<ModelError> for AppError {
             ModelError::Invalid(f) => AppError {
                 field: Some(f.field.clone()),
                 reason: Some(reason_code(&f.reason).into()),
+                // The pipeline's rule, named for the catalog (`pipeline.rule.<code>`).
+                code: match f.reason {
+                    Reason::Rule(r) => Some(r.as_str().into()),
+                    _ => None,
+                },
                 ..AppError::new(ErrorKind::Invalid, message)
             },
             ModelError::SchemaTooNew { .. } => AppError::new(ErrorKind::TooNew, message),

@@ -522,4 +522,40 @@ describe('the office dashboard in Chromium', () => {
     li.sync();
     assert.equal(JSON.parse(li.run(['get', facts.report, '--json'])).record.state, 'accepted');
   });
+  test('the township approves a development step: a date the rules refuse names the rule and keeps the date; the village gets the approval', T, async () => {
+    const li = facts.liMing;
+    const [wang] = li.put('member', { name: '王介绍', stage: 'full', full_on: '2005-07-01' });
+    const [zhang] = li.put('member', { name: '张介绍', stage: 'full', full_on: '2008-07-01' });
+    const [target] = li.put('member', {
+      name: '周发展', gender: 'female', stage: 'development_target', applied_on: '2024-03-01',
+      talked_on: '2024-03-20', activist_on: '2024-05-01', target_on: '2025-06-01',
+      introducers: [wang, zhang], political_review_on: '2026-03-01', training_hours: 24,
+    });
+    li.sync();
+
+    const page = await newPage();
+    await loggedIn(page, 'wang-qiang');
+    await byTest(page, 'nav-approvals').click();
+    const row = byTest(page, 'approvals').locator(`tr[data-id="${target}"]`);
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-step'), 'pre_review');
+    includes(await row.textContent(), '周发展');
+    includes(await row.textContent(), msg(zh, 'dashboard.approvals.step_name.pre_review'));
+    // A pre-review before the person became a development target: refused, the rule named,
+    // the date kept as typed.
+    await row.getByTestId('approval-date').fill('2025-05-01');
+    await row.getByTestId('approve').click();
+    await says(page, 'approval-error', msg(zh, 'pipeline.rule.pre_review'));
+    assert.equal(await row.getByTestId('approval-date').inputValue(), '2025-05-01');
+    await shot(page, 'approvals');
+    await row.getByTestId('approval-date').fill('2026-05-20');
+    await row.getByTestId('approve').click();
+    await says(page, 'approval-notice', '周发展');
+    assert.equal(await page.locator(`tr[data-id="${target}"]`).count(), 0);
+
+    // The village's device gets the approval on its next sync; the next step says what is left.
+    li.sync();
+    assert.equal(JSON.parse(li.run(['get', target, '--json'])).record.prereview_on, '2026-05-20');
+    assert.deepEqual(JSON.parse(li.run(['next-step', target])).missing, ['public_notice', 'branch_vote']);
+  });
 });

@@ -767,3 +767,194 @@ fn a_township_issues_a_task_from_the_dashboard_and_follows_each_village() {
         assert_eq!(t["overdue"], overdue, "{name}");
     }
 }
+
+#[test]
+fn the_development_pipeline_is_judged_by_the_partys_rules_and_the_township_approves() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let name = b.name();
+        let village = Client::new();
+        village.enroll(&server.url, &codes["li-ming"]);
+        let full = |n: &str| {
+            village.put(
+                "member",
+                &json!({"name": n, "stage": "full", "full_on": "2010-07-01"}),
+            )
+        };
+        let (wang, li) = (full("王老党员"), full("李老党员"));
+        let applicant = village.put(
+            "member",
+            &json!({"name": "赵申请", "stage": "applicant", "applied_on": "2026-11-10"}),
+        );
+        // An introducer must be a full member: an applicant is refused, with the rule named.
+        let out = village.run(
+            &["put", "member"],
+            Some(
+                &json!({"name": "错介绍", "stage": "development_target", "applied_on": "2024-03-01",
+                    "activist_on": "2024-05-01", "target_on": "2025-06-01",
+                    "introducers": [wang, applicant]})
+                .to_string(),
+            ),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("two introducers who are full members"),
+            "{name}: {err}"
+        );
+        // A development target the village has prepared: introducers, review, training.
+        let target = village.put(
+            "member",
+            &json!({"name": "刘芳", "gender": "female", "stage": "development_target",
+                "applied_on": "2024-03-01", "talked_on": "2024-03-20", "activist_on": "2024-05-01",
+                "target_on": "2025-06-01", "introducers": [wang, li],
+                "political_review_on": "2026-03-01", "training_days": 3}),
+        );
+        // The applicant cannot become an activist before the talk: refused, the rule named.
+        let out = village.run(
+            &["put", "member"],
+            Some(
+                &json!({"id": applicant, "stage": "activist", "activist_on": "2026-11-30"})
+                    .to_string(),
+            ),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("the branch talks with an applicant"),
+            "{name}: {err}"
+        );
+        let next = village.json(&["next-step", &applicant], None);
+        assert_eq!(next["missing"], json!(["talk"]), "{name}: {next}");
+        assert_eq!(next["latest"], "2026-12-10", "{name}: {next}");
+        // The village may not give the township's pre-review, on the device...
+        let out = village.run(
+            &["put", "member"],
+            Some(&json!({"id": target, "prereview_on": "2026-05-20"}).to_string()),
+        );
+        assert!(!out.status.success(), "{name}: the replica let it through");
+        village.sync();
+        // ...nor by a forged change the server receives (from a second device of the village,
+        // which keeps the refused record to itself).
+        let forger = Client::new();
+        forger.enroll(&server.url, &issue_code(&db, "li-ming"));
+        forger.sync();
+        forge(&forger, &target, "prereview_on", "2026-05-20");
+        let s = forger.sync();
+        assert_eq!(s["rejected"], 1, "{name}: {s}");
+        assert_eq!(
+            rejected(&forger)[0]["code"],
+            "forbidden",
+            "{name}: {:?}",
+            rejected(&forger)
+        );
+
+        // The township's queue: the prepared target waits on its pre-review.
+        let town = Office::login(&server.url, "wang-qiang");
+        let (st, q) = town.call("/api/approvals", None);
+        assert_eq!(st, 200, "{name}: {q}");
+        let items = q["members"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{name}: {q}");
+        assert_eq!(
+            (items[0]["id"].as_str(), items[0]["step"].as_str()),
+            (Some(target.as_str()), Some("pre_review")),
+            "{name}: {q}"
+        );
+        let approve = |o: &Office, id: &str, step: &str, on: &str| {
+            o.call(
+                &format!("/api/members/{id}/approve"),
+                Some(json!({"step": step, "on": on})),
+            )
+        };
+        // A pre-review before the person became a development target breaks the rule.
+        let (st, e) = approve(&town, &target, "pre_review", "2025-05-01");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (422, Some("invalid")),
+            "{name}: {e}"
+        );
+        assert!(
+            e["message"].as_str().unwrap().contains("pre-reviews"),
+            "{name}: {e}"
+        );
+        let (st, e) = approve(&town, &target, "political_review", "2026-05-20");
+        assert_eq!(st, 422, "{name}: not a township step: {e}");
+        // The city may not give a township's approval.
+        let city = Office::login(&server.url, "zhao-min");
+        let (st, e) = approve(&city, &target, "pre_review", "2026-05-20");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (403, Some("forbidden")),
+            "{name}: {e}"
+        );
+        let (st, q) = approve(&town, &target, "pre_review", "2026-05-20");
+        assert_eq!(st, 200, "{name}: {q}");
+        assert_eq!(q["members"], json!([]), "{name}: {q}");
+
+        // The device gets the pre-review; the branch meeting without a public notice is
+        // refused, with a notice and a majority it is taken.
+        village.ok(&["sync"], None);
+        assert_eq!(record(&village, &target)["prereview_on"], "2026-05-20");
+        let next = village.json(&["next-step", &target], None);
+        assert_eq!(
+            next["missing"],
+            json!(["public_notice", "branch_vote"]),
+            "{name}: {next}"
+        );
+        let meeting = json!({"id": target, "stage": "probationary",
+            "probationary_on": "2026-06-20", "votes_for": 12, "voters": 20});
+        let out = village.run(&["put", "member"], Some(&meeting.to_string()));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("publicly noticed"),
+            "{name}: {err}"
+        );
+        let mut with_notice = meeting.clone();
+        with_notice["notice_on"] = json!("2026-06-01");
+        with_notice["votes_for"] = json!(10);
+        let out = village.run(&["put", "member"], Some(&with_notice.to_string()));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("votes for must exceed half"),
+            "{name}: {err}"
+        );
+        with_notice["votes_for"] = json!(11);
+        village.ok(&["put", "member"], Some(&with_notice.to_string()));
+        village.sync();
+
+        // The township approves the probationary member within three months, not after.
+        let (_, q) = town.call("/api/approvals", None);
+        assert_eq!(q["members"][0]["step"], "approval", "{name}: {q}");
+        assert_eq!(q["members"][0]["latest"], "2026-09-20", "{name}: {q}");
+        let (st, e) = approve(&town, &target, "approval", "2026-09-21");
+        assert_eq!(st, 422, "{name}: {e}");
+        let (st, _) = approve(&town, &target, "approval", "2026-08-01");
+        assert_eq!(st, 200, "{name}");
+        village.ok(&["sync"], None);
+        // Full membership only after a year of probation.
+        let out = village.run(
+            &["put", "member"],
+            Some(&json!({"id": target, "stage": "full", "full_on": "2027-06-19"}).to_string()),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("probation lasts one year"),
+            "{name}: {err}"
+        );
+        village.ok(
+            &["put", "member"],
+            Some(&json!({"id": target, "stage": "full", "full_on": "2027-06-20"}).to_string()),
+        );
+        village.sync();
+        let (_, q) = town.call("/api/approvals", None);
+        assert_eq!(q["members"][0]["step"], "full_approval", "{name}: {q}");
+        let (st, q) = approve(&town, &target, "full_approval", "2027-07-01");
+        assert_eq!((st, q["members"].clone()), (200, json!([])), "{name}: {q}");
+        village.ok(&["sync"], None);
+        assert_eq!(
+            village.json(&["next-step", &target], None),
+            Value::Null,
+            "{name}: nothing left to do"
+        );
+    }
+}

@@ -149,6 +149,9 @@ enum Cmd {
         #[arg(long)]
         on: Option<String>,
     },
+    /// A member's next step in the development pipeline, by the Party's rules: where it
+    /// leads, its earliest and latest day, what it still lacks (as JSON; `null`: none).
+    NextStep { id: String },
     /// List the record kinds and their fields.
     Kinds {
         #[arg(long)]
@@ -695,6 +698,10 @@ fn run(cli: Cli) -> Result<()> {
             let r = open(&cli.data_dir)?;
             let village = one_village(&r, village)?;
             print_json(&r.party_life(&village, on)?)
+        }
+        Cmd::NextStep { id } => {
+            let r = open(&cli.data_dir)?;
+            print_json(&r.next_step(&id)?)
         }
         Cmd::Reminders { on } => {
             let on = day_or_today(on)?;

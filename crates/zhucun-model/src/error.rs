@@ -30,6 +30,9 @@ pub enum Reason {
     UnknownReference(String),
     #[error("is used by kind {0} only")]
     NotForKind(String),
+    /// A rule of the development pipeline (`kinds::pipeline`), named.
+    #[error("breaks a rule of the development pipeline: {}", .0.describe())]
+    Rule(crate::kinds::PipelineRule),
 }
 
 /// A field that failed validation: the error names the field and the reason.

@@ -25,7 +25,7 @@ pub struct ActivityFacts {
 }
 
 /// What reports need of a member (no personal data).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct MemberFacts {
     pub gender: Gender,
@@ -40,6 +40,22 @@ pub struct MemberFacts {
     #[serde(with = "opt_date", default)]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub full_on: Option<NaiveDate>,
+    /// The pipeline's dates reminders need (see `reminders`).
+    #[serde(with = "opt_date", default)]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub applied_on: Option<NaiveDate>,
+    #[serde(with = "opt_date", default)]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub talked_on: Option<NaiveDate>,
+    #[serde(with = "opt_date", default)]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub activist_on: Option<NaiveDate>,
+    #[serde(with = "opt_date", default)]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub assessed_on: Option<NaiveDate>,
+    #[serde(with = "opt_date", default)]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub approved_on: Option<NaiveDate>,
 }
 
 /// What reports need of a project.
@@ -380,6 +396,7 @@ mod tests {
             birth_date: None,
             probationary_on: prob.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
             full_on: None,
+            ..Default::default()
         }
     }
 

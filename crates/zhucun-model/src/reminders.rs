@@ -9,7 +9,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 
 use crate::calendar::PartyLifeItem;
-use crate::kinds::{enum_name, Stage, TaskStatus};
+use crate::kinds::{enum_name, pipeline, Stage, TaskStatus};
 use crate::rules::{due, Due};
 
 /// Days before a task's deadline it is reminded of.
@@ -20,6 +20,9 @@ pub const MEETING_REMIND_DAYS: i64 = 7;
 pub const PROBATION_REMIND_DAYS: i64 = 30;
 /// Days ahead a 政治生日 is reminded of (today included).
 pub const BIRTHDAY_REMIND_DAYS: i64 = 7;
+/// Days before a step of the development pipeline falls due (a talk, an assessment, the
+/// township's approval) it is reminded of.
+pub const PIPELINE_REMIND_DAYS: i64 = 14;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,6 +33,12 @@ pub enum ReminderKind {
     MeetingDue,
     ProbationEnds,
     PoliticalBirthday,
+    /// The branch's talk with an applicant (within a month of the application).
+    TalkDue,
+    /// An activist's half-year assessment.
+    AssessmentDue,
+    /// The township's approval of a probationary member (within three months).
+    ApprovalDue,
 }
 
 /// One reminder, opening its record when it has one.
@@ -70,6 +79,11 @@ pub struct MemberLine {
     pub name: String,
     pub stage: Stage,
     pub probationary_on: Option<NaiveDate>,
+    pub applied_on: Option<NaiveDate>,
+    pub talked_on: Option<NaiveDate>,
+    pub activist_on: Option<NaiveDate>,
+    pub assessed_on: Option<NaiveDate>,
+    pub approved_on: Option<NaiveDate>,
 }
 
 fn ymd(d: NaiveDate) -> String {
@@ -133,6 +147,31 @@ pub fn reminders(
         }
     }
     for m in members {
+        let step = match m.stage {
+            Stage::Applicant if m.talked_on.is_none() => {
+                pipeline::talk_due(m.applied_on).map(|d| (ReminderKind::TalkDue, d))
+            }
+            Stage::Activist => pipeline::assessment_due(m.activist_on, m.assessed_on)
+                .map(|d| (ReminderKind::AssessmentDue, d)),
+            Stage::Probationary if m.approved_on.is_none() => {
+                pipeline::approval_due(m.probationary_on).map(|d| (ReminderKind::ApprovalDue, d))
+            }
+            _ => None,
+        };
+        if let Some((kind, on)) = step {
+            let days = (on - today).num_days();
+            if days <= PIPELINE_REMIND_DAYS {
+                out.push(Reminder {
+                    kind,
+                    record: Some(m.id.clone()),
+                    village: m.village.clone(),
+                    title: m.name.clone(),
+                    date: ymd(on),
+                    days,
+                    years: None,
+                });
+            }
+        }
         let Some(joined) = m.probationary_on else {
             continue;
         };
@@ -199,6 +238,11 @@ mod tests {
             name: name.into(),
             stage,
             probationary_on: Some(day(joined)),
+            approved_on: Some(day(joined)),
+            applied_on: None,
+            talked_on: None,
+            activist_on: None,
+            assessed_on: None,
         }
     }
 
@@ -254,6 +298,64 @@ mod tests {
         let mid = day("2026-12-10");
         let r = reminders(mid, &[], &[("v1".into(), party_life(mid, &[]))], &[]);
         assert!(r.iter().all(|r| r.kind != K::MeetingDue), "{r:?}");
+    }
+
+    #[test]
+    fn pipeline_steps_coming_due_are_reminded() {
+        let today = day("2026-12-03");
+        let line = |name: &str, stage: Stage| MemberLine {
+            id: format!("m-{name}"),
+            village: "v1".into(),
+            name: name.into(),
+            stage,
+            probationary_on: None,
+            applied_on: None,
+            talked_on: None,
+            activist_on: None,
+            assessed_on: None,
+            approved_on: None,
+        };
+        let members = [
+            // Applied 2026-11-10: the talk is due by 2026-12-10.
+            MemberLine {
+                applied_on: Some(day("2026-11-10")),
+                ..line("待谈话", Stage::Applicant)
+            },
+            MemberLine {
+                applied_on: Some(day("2026-11-10")),
+                talked_on: Some(day("2026-11-20")),
+                ..line("已谈话", Stage::Applicant)
+            },
+            // Assessed last 2026-06-10: the next is due 2026-12-10.
+            MemberLine {
+                activist_on: Some(day("2025-06-01")),
+                assessed_on: Some(day("2026-06-10")),
+                ..line("待考察", Stage::Activist)
+            },
+            MemberLine {
+                activist_on: Some(day("2026-09-01")),
+                ..line("新积极分子", Stage::Activist)
+            },
+            // Admitted 2026-08-20, not approved: the township is late since 2026-11-20.
+            MemberLine {
+                probationary_on: Some(day("2026-08-20")),
+                ..line("待审批", Stage::Probationary)
+            },
+        ];
+        let r = reminders(today, &[], &[], &members);
+        let seen: Vec<(ReminderKind, &str, i64)> = r
+            .iter()
+            .map(|r| (r.kind, r.title.as_str(), r.days))
+            .collect();
+        use ReminderKind as K;
+        assert_eq!(
+            seen,
+            vec![
+                (K::ApprovalDue, "待审批", -13),
+                (K::AssessmentDue, "待考察", 7),
+                (K::TalkDue, "待谈话", 7),
+            ]
+        );
     }
 
     #[test]

@@ -499,6 +499,10 @@ pub struct RuleBook {
     pub task_moves: Vec<TaskMove>,
     pub task_open_statuses: Vec<TaskStatus>,
     pub due_soon_days: u32,
+    /// The development pipeline's rules met by the township's approval, not the village.
+    pub township_pipeline_rules: Vec<crate::kinds::PipelineRule>,
+    /// Roles that give the township's approvals.
+    pub approving_roles: Vec<Role>,
 }
 
 pub fn rule_book() -> RuleBook {
@@ -549,6 +553,11 @@ pub fn rule_book() -> RuleBook {
             .filter(|s| s.is_open())
             .collect(),
         due_soon_days: DUE_SOON_DAYS,
+        township_pipeline_rules: crate::kinds::PipelineRule::ALL
+            .into_iter()
+            .filter(|r| r.township())
+            .collect(),
+        approving_roles: roles_for(&crate::kinds::pipeline::may_approve),
     }
 }
 

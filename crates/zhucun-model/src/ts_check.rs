@@ -95,6 +95,8 @@ fn all_decls() -> Decls {
         crate::calendar::PartyLifeItem,
         crate::reminders::ReminderKind,
         crate::reminders::Reminder,
+        NextStep,
+        PipelineRule,
     ]
 }
 
@@ -268,6 +270,7 @@ fn filled_figures() -> MonthlyFigures {
         birth_date: d(1990, 1, 1),
         probationary_on: d(2026, 3, 1),
         full_on: None,
+        ..Default::default()
     }];
     let projects = [("p1".to_string(), filled_project_facts())];
     monthly_figures(2026, 5, &acts, &members, &projects, 4)
@@ -339,6 +342,18 @@ fn records_serialise_as_their_typescript_says() {
         target_on: d(2021, 7, 1),
         probationary_on: d(2022, 7, 1),
         full_on: d(2023, 7, 1),
+        talked_on: d(2020, 1, 20),
+        assessed_on: d(2021, 1, 1),
+        introducers: vec!["m1".into(), "m2".into()],
+        political_review_on: d(2022, 5, 1),
+        training_days: 3,
+        training_hours: 24,
+        prereview_on: d(2022, 6, 1),
+        notice_on: d(2022, 6, 10),
+        votes_for: 20,
+        voters: 25,
+        approved_on: d(2022, 8, 1),
+        full_approved_on: d(2023, 8, 1),
         priority_groups: vec![
             PriorityGroup::ReturningYouth,
             PriorityGroup::CollegeGraduate,
@@ -457,6 +472,7 @@ fn records_serialise_as_their_typescript_says() {
         birth_date: None,
         probationary_on: None,
         full_on: d(2020, 1, 1),
+        ..Default::default()
     });
     decls.check(&ThreeMeetingsOneLesson::default());
     for item in crate::calendar::party_life(d(2026, 5, 20).unwrap(), &[]) {
@@ -469,10 +485,22 @@ fn records_serialise_as_their_typescript_says() {
         name: "王芳".into(),
         stage: Stage::Probationary,
         probationary_on: d(2026, 1, 15),
+        applied_on: None,
+        talked_on: None,
+        activist_on: None,
+        assessed_on: None,
+        approved_on: None,
     };
     for r in crate::reminders::reminders(today, &[], &[], &[member]) {
         decls.check(&r);
     }
+    let applicant = Member {
+        name: "张三".into(),
+        stage: Stage::Applicant,
+        applied_on: d(2026, 11, 1),
+        ..Default::default()
+    };
+    decls.check(&crate::kinds::pipeline::next_step(&applicant).unwrap());
     decls.check(&Development::default());
     decls.check(&ProjectProgress::default());
     decls.check(&Header {
@@ -512,7 +540,11 @@ fn enums_serialise_as_their_typescript_union() {
         Rk::MeetingDue,
         Rk::ProbationEnds,
         Rk::PoliticalBirthday,
+        Rk::TalkDue,
+        Rk::AssessmentDue,
+        Rk::ApprovalDue,
     ]);
+    decls.check_enum(&PipelineRule::ALL);
     decls.check_enum(&Stage::ALL);
     use DemonstrationType as D;
     decls.check_enum(&[D::Post, D::Household, D::Site, D::ShowIdentity]);

@@ -519,20 +519,31 @@ impl Replica {
             record.permit(previous, role).map_err(ModelError::from)?;
         }
         for (field, member) in record.member_refs() {
-            let ok: Option<i64> = self
+            let stage: Option<Option<String>> = self
                 .conn
                 .query_row(
-                    "SELECT 1 FROM records WHERE id = ?1 AND kind = 'member'",
+                    "SELECT status FROM records WHERE id = ?1 AND kind = 'member'",
                     [member.trim()],
                     |r| r.get(0),
                 )
                 .optional()?;
-            if ok.is_none() {
+            let Some(stage) = stage else {
                 return Err(InvalidField::new(
                     field,
                     Reason::UnknownReference(format!("member {member}")),
                 )
                 .into());
+            };
+            // An introducer named by this edit is a full member on this replica's roster.
+            if let AnyRecord::Member(_) = &*record {
+                let named_before = matches!(previous, Some(AnyRecord::Member(p))
+                    if p.introducers.iter().any(|i| i.trim() == member.trim()));
+                let stage = stage
+                    .as_deref()
+                    .and_then(zhucun_model::kinds::from_enum_name);
+                if field.starts_with("introducers") && !named_before {
+                    zhucun_model::kinds::pipeline::check_introducer(&field, stage)?;
+                }
             }
         }
         // Attachments added by this edit must be stored here; ones that arrived with a synced
@@ -587,6 +598,15 @@ impl Replica {
             village: header.village,
             synced: !dirty,
             record: doc.to_json(),
+        })
+    }
+
+    /// A member's next step in the development pipeline (`None`: not a member, or nothing
+    /// left to do).
+    pub fn next_step(&self, id: &str) -> Result<Option<zhucun_model::kinds::NextStep>> {
+        Ok(match self.get_typed(id)? {
+            AnyRecord::Member(m) => zhucun_model::kinds::pipeline::next_step(&m),
+            _ => None,
         })
     }
 
@@ -850,6 +870,11 @@ impl Replica {
                     name,
                     stage: f.stage,
                     probationary_on: f.probationary_on,
+                    applied_on: f.applied_on,
+                    talked_on: f.talked_on,
+                    activist_on: f.activist_on,
+                    assessed_on: f.assessed_on,
+                    approved_on: f.approved_on,
                 })
             })
             .collect();

@@ -379,6 +379,52 @@ pub async fn review_report(
     Ok(Json(r).into_response())
 }
 
+/// The people of the asker's villages whose next development step waits on the township.
+#[utoipa::path(
+    get,
+    path = "/api/approvals",
+    tag = "dashboard",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "OK", body = crate::approvals::ApprovalQueue),
+    )
+)]
+pub async fn approvals(
+    State(state): State<Arc<AppState>>,
+    OfficeUser(o): OfficeUser,
+) -> Result<Response, ApiError> {
+    let v = view(&state, &o).await?;
+    Ok(Json(crate::approvals::queue(state.store.as_ref(), &v).await?).into_response())
+}
+
+/// Give a development step the township's approval: the model's rules decide who may, and when.
+#[utoipa::path(
+    post,
+    path = "/api/members/{id}/approve",
+    tag = "dashboard",
+    security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "The member's record id")),
+    request_body = crate::approvals::Approve,
+    responses(
+        (status = 200, description = "Approved: the queue as it now stands", body = crate::approvals::ApprovalQueue),
+        (status = 403, description = "`forbidden`: the asker's role may not give this approval", body = Body),
+        (status = 404, description = "`not_found`: no such member in the asker's view", body = Body),
+        (status = 422, description = "`invalid`: the message names the rule the date breaks", body = Body),
+    )
+)]
+pub async fn approve_member(
+    State(state): State<Arc<AppState>>,
+    OfficeUser(o): OfficeUser,
+    PathParams(id): PathParams<String>,
+    JsonBody(a): JsonBody<crate::approvals::Approve>,
+) -> Result<Response, ApiError> {
+    let v = view(&state, &o).await?;
+    let units = state.unit_paths().await?;
+    let q = crate::approvals::approve(state.store.as_ref(), &units, &v, &as_device(&o), &id, &a)
+        .await?;
+    Ok(Json(q).into_response())
+}
+
 /// The tasks reaching the asker's villages, with each village's answer.
 #[utoipa::path(
     get,

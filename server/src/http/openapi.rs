@@ -48,6 +48,8 @@ use zhucun_model::Month;
         office::reviews,
         office::report,
         office::review_report,
+        office::approvals,
+        office::approve_member,
         office::tasks,
         office::issue_task,
         office::charts,

@@ -252,6 +252,43 @@ describe('the field app', () => {
     await shot('08b-party-life');
   });
 
+  it("shows a member's next step by the Party's rules, and names the rule a move breaks", async () => {
+    const id = office.put('member', { name: '赵申请', stage: 'applicant', applied_on: '2026-11-20' });
+    office.sync();
+    // Synced in: the roster lists the applicant (a sync may still be starting when asked).
+    await browser.waitUntil(
+      async () => {
+        await go('home');
+        await (await byTest('sync-now')).click();
+        await waitSynced();
+        await go('members');
+        return (await contentOf(await $('main'))).includes('赵申请');
+      },
+      { timeout: 60000, interval: 2000, timeoutMsg: 'the applicant did not reach the app' },
+    );
+    await go(`members/${id}`);
+    const next = await byTest('next-step');
+    await next.waitForDisplayed();
+    assert.match(await contentOf(next), /入党积极分子/);
+    assert.match(await contentOf(next), /2026-12-20/);
+    assert.equal(await (await next.$('[data-testid="next-missing"]')).getAttribute('data-rule'), 'talk');
+    await shot('11b-member-next-step');
+    // Made an activist with no talk recorded: refused, the rule in the user's words.
+    await browser.execute(() => {
+      const stage = document.querySelector('select[name="stage"]');
+      stage.value = 'activist';
+      stage.dispatchEvent(new Event('change', { bubbles: true }));
+      const on = document.querySelector('input[name="activist_on"]');
+      on.value = '2026-11-30';
+      on.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await tap(await byTest('save'));
+    const err = await textOf('form-error');
+    assert.match(err, /谈话后才能确定为入党积极分子/);
+    assert.equal(await (await $('select[name="stage"]')).getValue(), 'activist');
+    await shot('11c-member-rule-refused');
+  });
+
   it('keeps the words of a report edit the server refused, as a note on the accepted report', async () => {
     const month = new Date().toISOString().slice(0, 7);
     const before = '本月开展党课两次。';

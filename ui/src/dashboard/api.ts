@@ -6,7 +6,9 @@ import { t } from '../lib/i18n';
 import type { Decision } from './bindings/Decision';
 import type { NewTask } from './bindings/NewTask';
 import type { ReviewDecision } from './bindings/ReviewDecision';
+import type { Approve } from './bindings/Approve';
 import type {
+  ApprovalQueue,
   Charts,
   Device,
   IssuedCode,
@@ -134,6 +136,9 @@ export const api = {
   charts: (month?: string) => get<Charts>(`/api/charts${query({ month })}`),
   supervision: (month?: string) => get<Supervision>(`/api/supervision${query({ month })}`),
   reviews: () => get<ReviewQueue>('/api/reviews'),
+  approvals: () => get<ApprovalQueue>('/api/approvals'),
+  approve: (id: string, step: string, on: string) =>
+    post<ApprovalQueue>(`/api/members/${encodeURIComponent(id)}/approve`, { step, on } satisfies Approve),
   tasks: () => get<TaskBoard>('/api/tasks'),
   issueTask: (t: NewTask) => post<{ id: string }>('/api/tasks', t),
   report: (id: string) => get<ReportView>(`/api/reports/${encodeURIComponent(id)}`),

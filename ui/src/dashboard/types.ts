@@ -17,6 +17,7 @@ export type { InspectionItem as Inspection } from './bindings/InspectionItem';
 export type { Charts } from './bindings/Charts';
 export type { Supervision } from './bindings/Supervision';
 export type { ReviewQueue } from './bindings/ReviewQueue';
+export type { ApprovalQueue } from './bindings/ApprovalQueue';
 export type { ReportView } from './bindings/ReportView';
 export type { TaskBoard } from './bindings/TaskBoard';
 export type { PersonInfo as Person } from './bindings/PersonInfo';

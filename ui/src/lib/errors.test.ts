@@ -9,6 +9,17 @@ describe('errors in the user\'s words', () => {
     const e = { kind: 'invalid', message: 'lecturer is required', field: 'lecturer', reason: 'required', code: null, wait_secs: null };
     expect(errorText(e, 'activity')).toBe('「授课人」必填');
   });
+  it('names the rule of the development pipeline a move breaks, for every rule the model has', async () => {
+    const e = { kind: 'invalid', message: 'talked_on breaks a rule', field: 'talked_on', reason: 'rule', code: 'talk', wait_secs: null };
+    expect(errorText(e, 'member')).toBe('申请入党后，党组织应在一个月内派人谈话；谈话后才能确定为入党积极分子');
+    const { RULES } = await import('./rules');
+    const rules = ['talk', 'activist_year', 'introducers', 'political_review', 'training', 'pre_review',
+      'public_notice', 'branch_vote', 'approval', 'probation_year', 'full_approval'];
+    expect(rules).toEqual(expect.arrayContaining(RULES.township_pipeline_rules));
+    for (const code of rules) {
+      expect(errorText({ ...e, code }, 'member')).not.toMatch(/breaks a rule|pipeline\.rule/);
+    }
+  });
   it('explains a wrong enrolment code and a server that cannot be reached', () => {
     expect(errorText({ kind: 'refused', message: 'x', field: null, reason: null, code: 'code_invalid', wait_secs: null })).toMatch(/登记码不对/);
     expect(errorText({ kind: 'offline', message: 'x', field: null, reason: null, code: null, wait_secs: null })).toMatch(/连不上服务器/);

@@ -16,6 +16,11 @@ export function fieldLabel(kind: string | undefined, field: string): string {
 export function errorText(e: unknown, kind?: string): string {
   if (!isAppError(e)) return String(e);
   const err = e as AppError;
+  // A rule of the development pipeline, named by the model: the rule in the user's words.
+  if (err.kind === 'invalid' && err.reason === 'rule' && err.code) {
+    const r = known(`pipeline.rule.${err.code}`);
+    if (r) return r;
+  }
   if (err.kind === 'invalid' && err.field && err.reason) {
     const r = known(`error.reason.${err.reason}`, { field: fieldLabel(kind, err.field) });
     if (r) return r;

@@ -10,6 +10,9 @@ import book from './bindings/rules.json';
 
 export const RULES = book as RuleBook;
 
+/** The development pipeline's rules met by the township's approval. */
+export const TOWNSHIP_RULES: string[] = RULES.township_pipeline_rules;
+
 /** Every role, in the model's order. */
 export const ROLES: Role[] = RULES.roles.map((r) => r.role);
 

@@ -12,7 +12,14 @@ import {
 } from './kinds';
 
 type Rec = Record<string, unknown>;
-type Base<K extends string> = { name: K; required?: boolean; show?: (r: Rec) => boolean; wide?: boolean };
+type Base<K extends string> = {
+  name: K;
+  required?: boolean;
+  show?: (r: Rec) => boolean;
+  wide?: boolean;
+  /** Shown, never sent: a value only another role gives (the township's approvals). */
+  readonly?: boolean;
+};
 
 export type SubField = { name: string; type: 'text' | 'date' | 'check' };
 export type FieldSpec<K extends string = string> =
@@ -30,6 +37,9 @@ export type FieldSpec<K extends string = string> =
   | (Base<K> & { type: 'list'; labels: string; add: string; item: SubField[] });
 
 const kindIs = (...ks: string[]) => (r: Rec) => ks.includes(String(r.activity_kind));
+/** A step's fields show from the stage they belong to on, and whenever they hold a value. */
+const atStage = (name: string, ...stages: string[]) => (r: Rec) =>
+  stages.includes(String(r.stage)) || (r[name] != null && r[name] !== 0 && !(Array.isArray(r[name]) && r[name].length === 0));
 
 export const activitySpec: FieldSpec<keyof Activity & string>[] = [
   { name: 'activity_kind', type: 'select', group: 'activity_kind', options: ACTIVITY_KINDS, required: true },
@@ -66,6 +76,18 @@ export const memberSpec: FieldSpec<keyof Member & string>[] = [
   { name: 'target_on', type: 'date' },
   { name: 'probationary_on', type: 'date' },
   { name: 'full_on', type: 'date' },
+  { name: 'talked_on', type: 'date', show: atStage('talked_on', 'applicant', 'activist') },
+  { name: 'assessed_on', type: 'date', show: atStage('assessed_on', 'activist', 'development_target') },
+  { name: 'introducers', type: 'members', wide: true, show: atStage('introducers', 'development_target') },
+  { name: 'political_review_on', type: 'date', show: atStage('political_review_on', 'development_target') },
+  { name: 'training_days', type: 'number', show: atStage('training_days', 'development_target') },
+  { name: 'training_hours', type: 'number', show: atStage('training_hours', 'development_target') },
+  { name: 'prereview_on', type: 'date', readonly: true, show: atStage('prereview_on', 'development_target') },
+  { name: 'notice_on', type: 'date', show: atStage('notice_on', 'development_target') },
+  { name: 'votes_for', type: 'number', show: atStage('votes_for', 'development_target') },
+  { name: 'voters', type: 'number', show: atStage('voters', 'development_target') },
+  { name: 'approved_on', type: 'date', readonly: true, show: atStage('approved_on', 'probationary') },
+  { name: 'full_approved_on', type: 'date', readonly: true, show: atStage('full_approved_on') },
   { name: 'priority_groups', type: 'multi', group: 'priority_group', options: PRIORITY_GROUPS, wide: true },
   { name: 'recognitions', type: 'list', labels: 'recognition', add: 'form.add_recognition', wide: true, item: [
     { name: 'date', type: 'date' }, { name: 'title', type: 'text' },
@@ -138,6 +160,7 @@ export function fieldsToSave(spec: FieldSpec[], rec: Rec): Rec {
       else if (f.type === 'text') out[f.name] = '';
       continue;
     }
+    if (f.readonly) continue;
     if (rec[f.name] !== undefined) out[f.name] = rec[f.name];
   }
   return out;

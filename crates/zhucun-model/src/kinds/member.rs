@@ -5,10 +5,11 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{enum_name, in_order, Kind, RecordBody};
+use super::{enum_name, in_order, pipeline, Kind, RecordBody};
 use crate::error::{InvalidField, Reason};
 use crate::facts::Facts;
 use crate::figures::MemberFacts;
+use crate::rules::{Forbidden, Refused, Role};
 use crate::values::{max_len, opt_date, required};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -166,6 +167,42 @@ pub struct Member {
     #[serde(with = "opt_date")]
     #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub full_on: Option<NaiveDate>,
+    /// The branch's talk with the applicant 谈话 (within a month of the application).
+    #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub talked_on: Option<NaiveDate>,
+    /// The latest half-year assessment of an activist 考察.
+    #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub assessed_on: Option<NaiveDate>,
+    /// 入党介绍人: two full members, by record id.
+    pub introducers: Vec<String>,
+    /// 政治审查 concluded.
+    #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub political_review_on: Option<NaiveDate>,
+    /// Concentrated training 集中培训: days, or class hours.
+    pub training_days: u32,
+    pub training_hours: u32,
+    /// The township's pre-review 预审 (the township's move).
+    #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub prereview_on: Option<NaiveDate>,
+    /// The public notice 公示 began.
+    #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub notice_on: Option<NaiveDate>,
+    /// The branch meeting's vote on admission: votes for, and full members entitled to vote.
+    pub votes_for: u32,
+    pub voters: u32,
+    /// The township's approval of the probationary member 审批 (the township's move).
+    #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub approved_on: Option<NaiveDate>,
+    /// The township's approval of full membership 转正审批 (the township's move).
+    #[serde(with = "opt_date")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub full_approved_on: Option<NaiveDate>,
     pub priority_groups: Vec<PriorityGroup>,
     pub recognitions: Vec<Recognition>,
     pub notes: String,
@@ -203,7 +240,7 @@ pub fn check_id_number(s: &str) -> bool {
 impl RecordBody for Member {
     const KIND: Kind = Kind::Member;
 
-    fn validate(&self, _previous: Option<&Self>) -> Result<(), InvalidField> {
+    fn validate(&self, previous: Option<&Self>) -> Result<(), InvalidField> {
         required("name", &self.name)?;
         max_len("name", &self.name, 50)?;
         let id = self.id_number.trim();
@@ -253,6 +290,57 @@ impl RecordBody for Member {
         for (i, r) in self.recognitions.iter().enumerate() {
             required(&format!("recognitions[{i}].title"), &r.title)?;
         }
+        in_order("applied_on", self.applied_on, "talked_on", self.talked_on)?;
+        in_order(
+            "activist_on",
+            self.activist_on,
+            "assessed_on",
+            self.assessed_on,
+        )?;
+        if self.votes_for > self.voters {
+            return Err(InvalidField::new(
+                "votes_for",
+                Reason::OutOfRange {
+                    min: 0,
+                    max: i64::from(self.voters),
+                },
+            ));
+        }
+        for (i, id) in self.introducers.iter().enumerate() {
+            max_len(&format!("introducers[{i}]"), id, 64)?;
+        }
+        pipeline::check(self, previous)
+    }
+
+    fn member_refs(&self) -> Vec<(String, String)> {
+        self.introducers
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| !id.trim().is_empty())
+            .map(|(i, id)| (format!("introducers[{i}]"), id.clone()))
+            .collect()
+    }
+
+    /// The township's approvals are its moves: no other role gives or changes them.
+    fn permit_edit(&self, p: &Self, role: Role) -> Result<(), Forbidden> {
+        let given = [
+            ("prereview_on", self.prereview_on != p.prereview_on),
+            ("approved_on", self.approved_on != p.approved_on),
+            (
+                "full_approved_on",
+                self.full_approved_on != p.full_approved_on,
+            ),
+        ];
+        for (field, changed) in given {
+            if changed && !pipeline::may_approve(role) {
+                return Err(Forbidden {
+                    role,
+                    kind: Kind::Member,
+                    field: field.into(),
+                    rule: Refused::Change,
+                });
+            }
+        }
         Ok(())
     }
 
@@ -279,6 +367,11 @@ impl RecordBody for Member {
                 birth_date: self.birth_date,
                 probationary_on: self.probationary_on,
                 full_on: self.full_on,
+                applied_on: self.applied_on,
+                talked_on: self.talked_on,
+                activist_on: self.activist_on,
+                assessed_on: self.assessed_on,
+                approved_on: self.approved_on,
             })
             .unwrap_or_default(),
         }
@@ -301,6 +394,18 @@ impl RecordBody for Member {
             "target_on" => "确定发展对象日期",
             "probationary_on" => "接收预备党员日期",
             "full_on" => "转为正式党员日期",
+            "talked_on" => "谈话日期",
+            "assessed_on" => "最近考察日期",
+            "introducers" => "入党介绍人",
+            "political_review_on" => "政治审查日期",
+            "training_days" => "集中培训天数",
+            "training_hours" => "集中培训学时",
+            "prereview_on" => "乡镇党委预审日期",
+            "notice_on" => "公示日期",
+            "votes_for" => "赞成票数",
+            "voters" => "有表决权的正式党员数",
+            "approved_on" => "乡镇党委审批日期",
+            "full_approved_on" => "转正审批日期",
             "priority_groups" => "重点群体",
             "recognitions" => "表彰",
             "notes" => "备注",

@@ -7,6 +7,7 @@
 mod activity;
 mod inspection;
 mod member;
+pub mod pipeline;
 mod project;
 mod report;
 mod task;
@@ -22,6 +23,7 @@ use serde_json::{Map, Value as Json};
 pub use activity::{Activity, ActivityKind, DemonstrationType, FollowUp};
 pub use inspection::{Finding, Inspection, InspectionKind, Rating, Score, Severity};
 pub use member::{Gender, Member, MemberCategory, PriorityGroup, Recognition, Stage};
+pub use pipeline::{NextStep, PipelineRule};
 pub use project::{Milestone, Project, ProjectKind, ProjectStatus};
 pub use report::{MonthlyReport, ReportNote, ReportState};
 pub use task::{ProgressNote, Task, TaskStatus};
@@ -127,6 +129,7 @@ impl Kind {
             // A date for a step the member has not reached (left by a move back, or by a
             // concurrent move forward that lost) is not the member's.
             Kind::Member => {
+                dedupe(m, "introducers");
                 let stage = m
                     .get("stage")
                     .and_then(Json::as_str)

@@ -17,4 +17,44 @@ phone: string, ethnicity: string, education: string,
 /**
  * The branch or party group the member belongs to.
  */
-branch: string, category: MemberCategory, stage: Stage, applied_on: string | null, activist_on: string | null, target_on: string | null, probationary_on: string | null, full_on: string | null, priority_groups: Array<PriorityGroup>, recognitions: Array<Recognition>, notes: string, };
+branch: string, category: MemberCategory, stage: Stage, applied_on: string | null, activist_on: string | null, target_on: string | null, probationary_on: string | null, full_on: string | null, 
+/**
+ * The branch's talk with the applicant 谈话 (within a month of the application).
+ */
+talked_on: string | null, 
+/**
+ * The latest half-year assessment of an activist 考察.
+ */
+assessed_on: string | null, 
+/**
+ * 入党介绍人: two full members, by record id.
+ */
+introducers: Array<string>, 
+/**
+ * 政治审查 concluded.
+ */
+political_review_on: string | null, 
+/**
+ * Concentrated training 集中培训: days, or class hours.
+ */
+training_days: number, training_hours: number, 
+/**
+ * The township's pre-review 预审 (the township's move).
+ */
+prereview_on: string | null, 
+/**
+ * The public notice 公示 began.
+ */
+notice_on: string | null, 
+/**
+ * The branch meeting's vote on admission: votes for, and full members entitled to vote.
+ */
+votes_for: number, voters: number, 
+/**
+ * The township's approval of the probationary member 审批 (the township's move).
+ */
+approved_on: string | null, 
+/**
+ * The township's approval of full membership 转正审批 (the township's move).
+ */
+full_approved_on: string | null, priority_groups: Array<PriorityGroup>, recognitions: Array<Recognition>, notes: string, };

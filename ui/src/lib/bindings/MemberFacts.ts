@@ -6,4 +6,8 @@ import type { Stage } from "./Stage";
 /**
  * What reports need of a member (no personal data).
  */
-export type MemberFacts = { gender: Gender, category: MemberCategory, stage: Stage, birth_date: string | null, probationary_on: string | null, full_on: string | null, };
+export type MemberFacts = { gender: Gender, category: MemberCategory, stage: Stage, birth_date: string | null, probationary_on: string | null, full_on: string | null, 
+/**
+ * The pipeline's dates reminders need (see `reminders`).
+ */
+applied_on: string | null, talked_on: string | null, activist_on: string | null, assessed_on: string | null, approved_on: string | null, };
