@@ -38,6 +38,8 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     let result = tauri::Builder::default()
+        // Reminders as desktop notifications: sent by the UI from the device's own records.
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let dir = data_dir(app)?;
             std::fs::create_dir_all(&dir)?;
@@ -95,6 +97,10 @@ mod tests {
             .chain([
                 "core:event:allow-listen".into(),
                 "core:event:allow-unlisten".into(),
+                // Showing a reminder as a desktop notification, and nothing else of the plugin.
+                "notification:allow-is-permission-granted".into(),
+                "notification:allow-request-permission".into(),
+                "notification:allow-notify".into(),
             ])
             .collect();
         expected.sort();

@@ -87,3 +87,15 @@ export function cli(server, person) {
     get: (id) => JSON.parse(run(['get', id, '--json'])),
   };
 }
+
+/**
+ * The desktop notifications shown so far on the suite's D-Bus session, as dunst's history
+ * (JSON text); `null` when the suite runs without a D-Bus session (not under CI).
+ */
+export function notificationsShown() {
+  if (!process.env.DBUS_SESSION_BUS_ADDRESS) {
+    if (process.env.CI === 'true') throw new Error('no D-Bus session under CI');
+    return null;
+  }
+  return execFileSync('dunstctl', ['history'], { encoding: 'utf8' });
+}

@@ -1,5 +1,7 @@
 // WebdriverIO against the real built app: tauri-driver starts it through WebKitWebDriver
-// (run the whole suite under Xvfb: scripts/test does `xvfb-run`). Screenshots of every main
+// (run the whole suite under Xvfb and a D-Bus session of its own: scripts/test does
+// `dbus-run-session -- xvfb-run`). A real notification server, dunst, runs on that session so
+// the app's desktop notifications can be read back (`dunstctl history`). Screenshots of every main
 // screen go to artifacts/screenshots/ (look at them: they are what a user sees).
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -13,6 +15,7 @@ mkdirSync(SCREENSHOTS, { recursive: true });
 process.env.ZHUCUN_DATA_DIR = process.env.ZHUCUN_E2E_DATA_DIR || tempDir('app');
 process.env.ZHUCUN_LOG = 'warn';
 let driver;
+let notifications;
 
 export const config = {
   runner: 'local',
@@ -33,6 +36,18 @@ export const config = {
   mochaOpts: { ui: 'bdd', timeout: 180000 },
   waitforTimeout: 20000,
   connectionRetryCount: 3,
+  onPrepare() {
+    if (!process.env.DBUS_SESSION_BUS_ADDRESS) {
+      if (process.env.CI === 'true') throw new Error('no D-Bus session: run the suite under dbus-run-session');
+      console.warn('no D-Bus session: desktop notifications are not checked');
+      return;
+    }
+    notifications = spawn('dunst', [], { stdio: 'ignore', env: process.env });
+    return new Promise((r) => setTimeout(r, 500));
+  },
+  onComplete() {
+    notifications?.kill();
+  },
   beforeSession() {
     driver = spawn(process.env.TAURI_DRIVER || 'tauri-driver', ['--port', '4444'], {
       stdio: ['ignore', 'inherit', 'inherit'],

