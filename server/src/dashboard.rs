@@ -256,6 +256,8 @@ pub struct OverviewRow {
     pub women: u32,
     pub women_percent: u32,
     pub target: u32,
+    /// The share of women the township set as a target (0: none).
+    pub women_target_percent: u32,
     pub met_minimum: bool,
     pub met_target: bool,
     pub in_pipeline: u32,
@@ -273,6 +275,9 @@ pub struct Overview {
     pub month: String,
     pub year: i32,
     pub today: String,
+    /// The months its figures are compared with: the one before, the same a year before.
+    pub previous_month: String,
+    pub same_month_last_year: String,
     pub villages: Vec<OverviewRow>,
 }
 
@@ -305,8 +310,9 @@ async fn member_facts(
         .collect())
 }
 
-/// Each village's development target (from its profile record), for the villages in view.
-async fn targets(store: &dyn Store, view: &View) -> Result<HashMap<String, u32>, DashError> {
+/// Each village's targets (from its profile record: members to develop, the share of women),
+/// for the villages in view.
+async fn targets(store: &dyn Store, view: &View) -> Result<HashMap<String, (u32, u32)>, DashError> {
     let rows = store
         .projections(&ProjQuery {
             kind: "village".into(),
@@ -317,8 +323,9 @@ async fn targets(store: &dyn Store, view: &View) -> Result<HashMap<String, u32>,
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            let t = parse::<VillageFacts>(&r.detail)?.development_target;
-            (t > 0).then_some((r.village, t))
+            let f = parse::<VillageFacts>(&r.detail)?;
+            (f.development_target > 0)
+                .then_some((r.village, (f.development_target, f.women_target_percent)))
         })
         .collect())
 }
@@ -466,7 +473,8 @@ pub async fn overview(
                 member_q,
                 lecture_q,
             );
-            let target = targets.get(&v.id).copied().unwrap_or(DEFAULT_TARGET);
+            let (target, women_target_percent) =
+                targets.get(&v.id).copied().unwrap_or((DEFAULT_TARGET, 0));
             let dev: Development = development(
                 month.year(),
                 members.get(&v.id).map(Vec::as_slice).unwrap_or(&[]),
@@ -491,6 +499,7 @@ pub async fn overview(
                 women: dev.women,
                 women_percent: dev.women_percent,
                 target,
+                women_target_percent,
                 met_minimum: dev.met_minimum,
                 met_target: dev.met_target,
                 in_pipeline: dev.in_pipeline,
@@ -503,6 +512,8 @@ pub async fn overview(
         month: key,
         year: month.year(),
         today: day(today),
+        previous_month: month.prev().to_string(),
+        same_month_last_year: month.a_year_before().to_string(),
         villages: rows,
     })
 }

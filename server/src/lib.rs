@@ -7,8 +7,8 @@
 //!   and map, and the one mapping of every error to a status and `{code, message}` body;
 //! - the policies, which know no HTTP: `sync` (records: applying changes, validation, scope,
 //!   the model's rules), `devices` (enrolment, tokens), `office` (logins, sessions),
-//!   `dashboard`, `history`, `review`, `approvals`, `tasks` and `export` (the answers, the
-//!   review of reports, the township's approvals of development steps, tasks issued from the dashboard, files), `admin` (the organisation), `blobs`
+//!   `dashboard`, `history`, `review`, `approvals`, `targets`, `tasks` and `export` (the answers, the
+//!   review of reports, the township's approvals of development steps, a village's yearly targets, tasks issued from the dashboard, files), `admin` (the organisation), `blobs`
 //!   (attachments), `identity` (tokens, codes, passwords), `metrics` (counters);
 //! - `store`: the storage trait and its types, with one backend per database; chosen once, by
 //!   the URL's scheme, in [`open_store`].
@@ -29,6 +29,7 @@ pub mod office;
 pub mod review;
 pub mod store;
 pub mod sync;
+pub mod targets;
 pub mod tasks;
 
 use std::sync::Arc;

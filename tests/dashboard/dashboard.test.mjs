@@ -558,4 +558,41 @@ describe('the office dashboard in Chromium', () => {
     assert.equal(JSON.parse(li.run(['get', target, '--json'])).record.prereview_on, '2026-05-20');
     assert.deepEqual(JSON.parse(li.run(['next-step', target])).missing, ['public_notice', 'branch_vote']);
   });
+  test("the township sets a village's yearly targets; the overview compares each figure with the month before and a year before", T, async () => {
+    const page = await newPage();
+    await loggedIn(page, 'wang-qiang');
+    await page.goto(`${server.url}/#/village/dongfeng`);
+    const form = byTest(page, 'target-form');
+    await form.waitFor();
+    // Above the rules' range: refused, the numbers kept as typed.
+    await byTest(page, 'target-count').fill('6');
+    await byTest(page, 'target-women').fill('40');
+    await byTest(page, 'target-save').click();
+    await byTest(page, 'target-error').waitFor();
+    assert.equal(await byTest(page, 'target-count').inputValue(), '6');
+    await byTest(page, 'target-count').fill('5');
+    await byTest(page, 'target-save').click();
+    await says(page, 'target-notice', msg(zh, 'dashboard.village.targets_saved'));
+    await says(page, 'women-target', '40%');
+    includes(await byTest(page, 'village-development').textContent(), '5');
+    await shot(page, 'village-targets');
+
+    // The city reads the targets but is not offered the form (and the server would refuse it).
+    const city = await newPage();
+    await loggedIn(city, 'zhao-min');
+    await city.goto(`${server.url}/#/village/dongfeng`);
+    await byTest(city, 'village-development').waitFor();
+    assert.equal(await byTest(city, 'target-form').count(), 0);
+
+    // The overview: each figure beside the month before and the same month a year before.
+    await page.goto(`${server.url}/#/overview`);
+    const compare = byTest(page, 'overview-compare');
+    await page.waitForFunction(() => document.querySelector('[data-testid="overview-compare"] [data-figure="activities"]')?.dataset.prev !== '');
+    for (const f of ['activities', 'submitted', 'developed']) {
+      const el = compare.locator(`[data-figure="${f}"]`);
+      for (const a of ['data-now', 'data-prev', 'data-last-year']) assert.match(await el.getAttribute(a), /^\d+$/, `${f} ${a}`);
+    }
+    includes(await compare.textContent(), '去年同月');
+    await shot(page, 'overview-compare');
+  });
 });

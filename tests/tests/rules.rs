@@ -958,3 +958,107 @@ fn the_development_pipeline_is_judged_by_the_partys_rules_and_the_township_appro
         );
     }
 }
+
+#[test]
+fn a_villages_yearly_targets_are_the_townships_to_set() {
+    for b in Backend::all() {
+        let db = b.url();
+        let codes = demo(&db);
+        let server = Server::start(&db);
+        let name = b.name();
+        let village = Client::new();
+        village.enroll(&server.url, &codes["li-ming"]);
+        // The village keeps its profile, but its targets are not the village's to set.
+        let out = village.run(
+            &["put", "village"],
+            Some(&json!({"name": "东风村", "development_target": 5}).to_string()),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("development_target"),
+            "{name}: {err}"
+        );
+        let profile = village.put("village", &json!({"name": "东风村", "population": 1150}));
+        village.sync();
+
+        let town = Office::login(&server.url, "wang-qiang");
+        let set = |o: &Office, v: &str, n: u32, women: u32| {
+            o.call(
+                &format!("/api/villages/{v}/targets"),
+                Some(json!({"development_target": n, "women_target_percent": women})),
+            )
+        };
+        // Outside the rules' 3 to 5, or by the city, or for a village outside the view: refused.
+        let (st, e) = set(&town, "dongfeng", 6, 30);
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (422, Some("invalid")),
+            "{name}: {e}"
+        );
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("development_target"),
+            "{name}: {e}"
+        );
+        let city = Office::login(&server.url, "zhao-min");
+        let (st, e) = set(&city, "dongfeng", 4, 30);
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (403, Some("forbidden")),
+            "{name}: {e}"
+        );
+        let (st, e) = set(&town, "hongqi", 4, 30);
+        assert_eq!(st, 404, "{name}: {e}");
+        // The township sets them: on the profile the village made, and on a new one for a
+        // village that has none.
+        let (st, e) = set(&town, "dongfeng", 4, 30);
+        assert_eq!(st, 200, "{name}: {e}");
+        let (st, e) = set(&town, "xinhe", 5, 50);
+        assert_eq!(st, 200, "{name}: {e}");
+        let (_, o) = town.call("/api/overview?month=2026-06", None);
+        let row = |v: &str| {
+            o["villages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == v)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(
+            (
+                row("dongfeng")["target"].as_u64(),
+                row("dongfeng")["women_target_percent"].as_u64()
+            ),
+            (Some(4), Some(30)),
+            "{name}: {o}"
+        );
+        assert_eq!(row("xinhe")["target"], 5, "{name}: {o}");
+        assert_eq!(
+            (
+                o["previous_month"].as_str(),
+                o["same_month_last_year"].as_str()
+            ),
+            (Some("2026-05"), Some("2025-06")),
+            "{name}: {o}"
+        );
+        // The village's device gets them; its own edit of the profile keeps them.
+        village.sync();
+        let r = record(&village, &profile);
+        assert_eq!(
+            (
+                r["development_target"].as_u64(),
+                r["women_target_percent"].as_u64()
+            ),
+            (Some(4), Some(30)),
+            "{name}: {r}"
+        );
+        village.ok(
+            &["put", "village"],
+            Some(&json!({"id": profile, "feature": "有机茶叶"}).to_string()),
+        );
+        assert_eq!(village.sync()["rejected"], 0, "{name}");
+    }
+}

@@ -43,7 +43,7 @@ pub fn run(data_dir: Option<PathBuf>) -> Result<()> {
         Kind::Village,
         &obj(
             json!({"name": "东风村", "township": "城关镇", "households": 312,
-        "population": 1150, "feature": "有机茶叶", "development_target": 4}),
+        "population": 1150, "feature": "有机茶叶"}),
         ),
     )?;
     let wang = r.put(

@@ -84,6 +84,8 @@ pub struct ProjectFacts {
 pub struct VillageFacts {
     /// Members to develop this year (0: the default minimum applies).
     pub development_target: u32,
+    /// The share of women among them, in whole percent (0: none set).
+    pub women_target_percent: u32,
     pub collective_income: Money,
 }
 
@@ -259,15 +261,31 @@ impl ThreeMeetingsOneLesson {
         branch_member_meetings_quarter: u32,
         party_lectures_quarter: u32,
     ) -> ThreeMeetingsOneLesson {
-        let monthly = branch_committee_meetings > 0 && party_group_meetings > 0;
+        // How often each is due is the party-life calendar's (one definition): a monthly
+        // meeting in the month, a quarterly one by the quarter's last month.
+        use crate::calendar::{Cadence, PARTY_LIFE};
+        let held = |k: ActivityKind| match k {
+            ActivityKind::BranchCommitteeMeeting => Some(branch_committee_meetings),
+            ActivityKind::PartyGroupMeeting => Some(party_group_meetings),
+            ActivityKind::BranchMemberMeeting => Some(branch_member_meetings_quarter),
+            ActivityKind::PartyLecture => Some(party_lectures_quarter),
+            _ => None,
+        };
         let quarter_end = month.is_multiple_of(3);
-        let quarterly = branch_member_meetings_quarter > 0 && party_lectures_quarter > 0;
+        let complete = PARTY_LIFE.iter().all(|&(kind, cadence)| match held(kind) {
+            None => true,
+            Some(n) => match cadence {
+                Cadence::Monthly => n > 0,
+                Cadence::Quarterly => !quarter_end || n > 0,
+                Cadence::Yearly => true,
+            },
+        });
         ThreeMeetingsOneLesson {
             branch_committee_meetings,
             party_group_meetings,
             branch_member_meetings_quarter,
             party_lectures_quarter,
-            complete: monthly && (!quarter_end || quarterly),
+            complete,
         }
     }
 }

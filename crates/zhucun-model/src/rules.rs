@@ -274,6 +274,15 @@ impl Month {
         }
     }
 
+    /// The same month a year before: what a month's figures are compared with, beside
+    /// [`Month::prev`].
+    pub fn a_year_before(self) -> Month {
+        Month {
+            year: self.year - 1,
+            month: self.month,
+        }
+    }
+
     pub fn contains(self, day: NaiveDate) -> bool {
         Month::of(day) == self
     }
@@ -412,6 +421,14 @@ impl TaskStatus {
     ];
 }
 
+/// The yearly development target a township sets for a village: 3 to 5 new members.
+pub const DEVELOPMENT_TARGET: (u32, u32) = (3, 5);
+
+/// Who sets a village's yearly targets (development, share of women): the township.
+pub fn may_set_targets(role: Role) -> bool {
+    role == Role::TownshipOfficer
+}
+
 /// Which kinds a role may create: the office issues tasks, the village files its reports;
 /// every other kind may be created by anyone whose scope holds the village.
 pub fn may_create(kind: Kind, role: Role) -> bool {
@@ -431,6 +448,27 @@ pub struct Forbidden {
     /// The field whose change is refused (`record` for creating one).
     pub field: String,
     pub rule: Refused,
+}
+
+impl Forbidden {
+    /// Refuse the first changed field of `changes` (`(field, changed)`) when `allowed` is
+    /// false: fields only some roles may change.
+    pub(crate) fn first_change(
+        kind: Kind,
+        role: Role,
+        allowed: bool,
+        changes: &[(&str, bool)],
+    ) -> Result<(), Forbidden> {
+        match changes.iter().find(|(_, changed)| *changed) {
+            Some((field, _)) if !allowed => Err(Forbidden {
+                role,
+                kind,
+                field: (*field).into(),
+                rule: Refused::Change,
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The kind of move refused.
@@ -503,6 +541,10 @@ pub struct RuleBook {
     pub township_pipeline_rules: Vec<crate::kinds::PipelineRule>,
     /// Roles that give the township's approvals.
     pub approving_roles: Vec<Role>,
+    /// Roles that set a village's yearly targets, and the range of the development target.
+    pub target_roles: Vec<Role>,
+    pub development_target_min: u32,
+    pub development_target_max: u32,
 }
 
 pub fn rule_book() -> RuleBook {
@@ -558,6 +600,9 @@ pub fn rule_book() -> RuleBook {
             .filter(|r| r.township())
             .collect(),
         approving_roles: roles_for(&crate::kinds::pipeline::may_approve),
+        target_roles: roles_for(&may_set_targets),
+        development_target_min: DEVELOPMENT_TARGET.0,
+        development_target_max: DEVELOPMENT_TARGET.1,
     }
 }
 

@@ -324,6 +324,7 @@ fn records_serialise_as_their_typescript_says() {
         feature: "茶叶".into(),
         collective_income: Money(12_345_678),
         development_target: 4,
+        women_target_percent: 30,
         notes: "备注".into(),
     });
     decls.check(&Member {

@@ -1,7 +1,7 @@
 //! The replica as a caller meets it: real encrypted files in a temporary directory.
 
 use serde_json::{json, Map, Value};
-use zhucun_model::Kind;
+use zhucun_model::{Kind, ModelError};
 use zhucun_replica::{Filter, Key, Replica, ReplicaError};
 
 fn key() -> Key {
@@ -432,11 +432,27 @@ fn import_merges_and_export_is_canonical() {
 fn monthly_report_figures_come_from_records() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = open(dir.path());
-    r.put(
+    // The target is the township's: set on a township officer's replica, it arrives here.
+    let tdir = tempfile::tempdir().unwrap();
+    let mut town = Replica::open(tdir.path(), &key()).unwrap();
+    town.set_profile(None, "王委员", "township_officer", &["v-east".into()])
+        .unwrap();
+    let profile = town
+        .put(
+            Kind::Village,
+            &obj(json!({"name": "东村", "village": "v-east", "development_target": 4})),
+        )
+        .unwrap();
+    r.import_doc(&town.doc_bytes(&profile.id).unwrap()).unwrap();
+    // The village may not set it itself.
+    let refused = r.put(
         Kind::Village,
-        &obj(json!({"name": "东村", "development_target": 4})),
-    )
-    .unwrap();
+        &obj(json!({"id": profile.id, "development_target": 5})),
+    );
+    assert!(
+        matches!(refused, Err(ReplicaError::Model(ModelError::Forbidden(_)))),
+        "{refused:?}"
+    );
     r.put(Kind::Activity, &lecture("党课", "2026-05-01"))
         .unwrap();
     r.put(

@@ -375,6 +375,7 @@ fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET, "/api/reports/{id}", office::report),
         endpoint(M::POST, "/api/reports/{id}/review", office::review_report),
         endpoint(M::GET, "/api/approvals", office::approvals),
+        endpoint(M::POST, "/api/villages/{id}/targets", office::set_targets),
         endpoint(M::POST, "/api/members/{id}/approve", office::approve_member),
         endpoint(M::GET, "/api/tasks", office::tasks),
         endpoint(M::POST, "/api/tasks", office::issue_task),

@@ -425,6 +425,33 @@ pub async fn approve_member(
     Ok(Json(q).into_response())
 }
 
+/// Set a village's yearly targets: the model's rules decide who may, and the range.
+#[utoipa::path(
+    post,
+    path = "/api/villages/{id}/targets",
+    tag = "dashboard",
+    security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "The village's unit id")),
+    request_body = crate::targets::VillageTargets,
+    responses(
+        (status = 200, description = "Set", body = crate::targets::VillageTargets),
+        (status = 403, description = "`forbidden`: the asker's role may not set targets", body = Body),
+        (status = 404, description = "`not_found`: no such village in the asker's view", body = Body),
+        (status = 422, description = "`invalid`: the message names the field out of range", body = Body),
+    )
+)]
+pub async fn set_targets(
+    State(state): State<Arc<AppState>>,
+    OfficeUser(o): OfficeUser,
+    PathParams(id): PathParams<String>,
+    JsonBody(t): JsonBody<crate::targets::VillageTargets>,
+) -> Result<Response, ApiError> {
+    let v = view(&state, &o).await?;
+    let units = state.unit_paths().await?;
+    let t = crate::targets::set(state.store.as_ref(), &units, &v, &as_device(&o), &id, &t).await?;
+    Ok(Json(t).into_response())
+}
+
 /// The tasks reaching the asker's villages, with each village's answer.
 #[utoipa::path(
     get,

@@ -50,6 +50,7 @@ use zhucun_model::Month;
         office::review_report,
         office::approvals,
         office::approve_member,
+        office::set_targets,
         office::tasks,
         office::issue_task,
         office::charts,

@@ -7,6 +7,7 @@ import type { Decision } from './bindings/Decision';
 import type { NewTask } from './bindings/NewTask';
 import type { ReviewDecision } from './bindings/ReviewDecision';
 import type { Approve } from './bindings/Approve';
+import type { VillageTargets } from './bindings/VillageTargets';
 import type {
   ApprovalQueue,
   Charts,
@@ -137,6 +138,8 @@ export const api = {
   supervision: (month?: string) => get<Supervision>(`/api/supervision${query({ month })}`),
   reviews: () => get<ReviewQueue>('/api/reviews'),
   approvals: () => get<ApprovalQueue>('/api/approvals'),
+  setTargets: (village: string, t: VillageTargets) =>
+    post<VillageTargets>(`/api/villages/${encodeURIComponent(village)}/targets`, t),
   approve: (id: string, step: string, on: string) =>
     post<ApprovalQueue>(`/api/members/${encodeURIComponent(id)}/approve`, { step, on } satisfies Approve),
   tasks: () => get<TaskBoard>('/api/tasks'),

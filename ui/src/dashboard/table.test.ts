@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ariaSort, filterTownship, nextSort, overviewFacts, sortOverview, sortRows, townshipsOf } from './table';
+import { ariaSort, filterTownship, monthFigures, nextSort, overviewFacts, sortOverview, sortRows, townshipsOf } from './table';
 import type { OverviewRow } from './types';
 
 function row(p: Partial<OverviewRow> & { id: string }): OverviewRow {
@@ -24,6 +24,7 @@ function row(p: Partial<OverviewRow> & { id: string }): OverviewRow {
     women: 0,
     women_percent: 0,
     target: 3,
+    women_target_percent: 0,
     met_minimum: false,
     met_target: false,
     in_pipeline: 0,
@@ -96,5 +97,17 @@ describe('the overview table', () => {
   });
   it('does not list a township it cannot name', () => {
     expect(townshipsOf([{ township: null, township_name: null }, { township: 'x', township_name: null }])).toEqual([{ id: 'x', name: 'x' }]);
+  });
+});
+
+describe('the figures a month is compared by', () => {
+  it('sums activities and members developed, and counts reports handed in', () => {
+    const rows = [
+      row({ id: 'a', activities_total: 4, developed: 1, report: 'submitted' }),
+      row({ id: 'b', activities_total: 2, developed: 2, report: 'draft' }),
+      row({ id: 'c', activities_total: 1, developed: 0, report: 'accepted' }),
+    ];
+    expect(monthFigures(rows)).toEqual({ activities: 7, submitted: 2, developed: 3 });
+    expect(monthFigures([])).toEqual({ activities: 0, submitted: 0, developed: 0 });
   });
 });

@@ -117,6 +117,17 @@ export function overviewFacts(rows: readonly OverviewRow[]): { stale: number; un
   };
 }
 
+/** The overview's figures summed over the rows shown: what a month is compared by. */
+export type MonthFigures = { activities: number; submitted: number; developed: number };
+
+export function monthFigures(rows: readonly OverviewRow[]): MonthFigures {
+  return {
+    activities: rows.reduce((s, r) => s + (r.activities_total || 0), 0),
+    submitted: rows.filter((r) => !reportNotSubmitted(r.report)).length,
+    developed: rows.reduce((s, r) => s + (r.developed || 0), 0),
+  };
+}
+
 /** Rows of one township (`''`: every township). */
 export function filterTownship<T extends { township?: string | null }>(rows: readonly T[], township: string): T[] {
   return township ? rows.filter((r) => r.township === township) : [...rows];

@@ -9,7 +9,7 @@ use super::{enum_name, in_order, pipeline, Kind, RecordBody};
 use crate::error::{InvalidField, Reason};
 use crate::facts::Facts;
 use crate::figures::MemberFacts;
-use crate::rules::{Forbidden, Refused, Role};
+use crate::rules::{Forbidden, Role};
 use crate::values::{max_len, opt_date, required};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -331,17 +331,7 @@ impl RecordBody for Member {
                 self.full_approved_on != p.full_approved_on,
             ),
         ];
-        for (field, changed) in given {
-            if changed && !pipeline::may_approve(role) {
-                return Err(Forbidden {
-                    role,
-                    kind: Kind::Member,
-                    field: field.into(),
-                    rule: Refused::Change,
-                });
-            }
-        }
-        Ok(())
+        Forbidden::first_change(Kind::Member, role, pipeline::may_approve(role), &given)
     }
 
     fn facts(&self) -> Facts {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{enum_name, Kind, RecordBody};
 use crate::error::{InvalidField, Reason};
 use crate::facts::Facts;
+use crate::rules::{self, Forbidden, Role};
 use crate::values::{max_len, required, Money};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -56,8 +57,10 @@ pub struct VillageProfile {
     pub feature: String,
     /// Yearly income of the village collective, in yuan.
     pub collective_income: Money,
-    /// New members the village plans to develop each year (the city asks for 3 to 5).
+    /// New members the village is to develop each year (3 to 5): set by the township.
     pub development_target: u32,
+    /// The share of women among them, in whole percent (0: none set): set by the township.
+    pub women_target_percent: u32,
     pub notes: String,
 }
 
@@ -75,6 +78,7 @@ impl Default for VillageProfile {
             feature: String::new(),
             collective_income: Money(0),
             development_target: 3,
+            women_target_percent: 0,
             notes: String::new(),
         }
     }
@@ -83,7 +87,7 @@ impl Default for VillageProfile {
 impl RecordBody for VillageProfile {
     const KIND: Kind = Kind::Village;
 
-    fn validate(&self, _previous: Option<&Self>) -> Result<(), InvalidField> {
+    fn validate(&self, previous: Option<&Self>) -> Result<(), InvalidField> {
         required("name", &self.name)?;
         max_len("name", &self.name, 100)?;
         self.collective_income.check("collective_income")?;
@@ -93,7 +97,44 @@ impl RecordBody for VillageProfile {
                 Reason::OutOfRange { min: 1, max: 20 },
             ));
         }
+        // A target set now is one the rules allow (one stored before is not judged again; a new
+        // profile keeps the default, the minimum, unless it sets one).
+        let (min, max) = rules::DEVELOPMENT_TARGET;
+        let before = previous.map_or(VillageProfile::default().development_target, |p| {
+            p.development_target
+        });
+        let set_now = before != self.development_target;
+        if set_now && !(min..=max).contains(&self.development_target) {
+            return Err(InvalidField::new(
+                "development_target",
+                Reason::OutOfRange {
+                    min: min.into(),
+                    max: max.into(),
+                },
+            ));
+        }
+        if self.women_target_percent > 100 {
+            return Err(InvalidField::new(
+                "women_target_percent",
+                Reason::OutOfRange { min: 0, max: 100 },
+            ));
+        }
         Ok(())
+    }
+
+    /// The yearly targets are the township's to set.
+    fn permit_edit(&self, p: &Self, role: Role) -> Result<(), Forbidden> {
+        let set = [
+            (
+                "development_target",
+                self.development_target != p.development_target,
+            ),
+            (
+                "women_target_percent",
+                self.women_target_percent != p.women_target_percent,
+            ),
+        ];
+        Forbidden::first_change(Kind::Village, role, rules::may_set_targets(role), &set)
     }
 
     fn facts(&self) -> Facts {
@@ -114,6 +155,7 @@ impl RecordBody for VillageProfile {
             .join("\n"),
             detail: serde_json::to_value(crate::figures::VillageFacts {
                 development_target: self.development_target,
+                women_target_percent: self.women_target_percent,
                 collective_income: self.collective_income,
             })
             .unwrap_or_default(),
@@ -133,6 +175,7 @@ impl RecordBody for VillageProfile {
             "feature" => "特色品牌",
             "collective_income" => "集体经济收入（元）",
             "development_target" => "年度发展党员目标",
+            "women_target_percent" => "发展女党员比例目标（%）",
             "notes" => "备注",
             _ => return None,
         })

@@ -5,4 +5,8 @@ import type { ReportStatus } from "./ReportStatus";
 /**
  * One village's row in the overview.
  */
-export type OverviewRow = { id: string, name: string, township: string | null, township_name: string | null, last_sync: number | null, last_sync_days: number | null, stale: boolean, activities: { [key in string]: number }, activities_total: number, tmol: ThreeMeetingsOneLesson, report: ReportStatus, developed: number, women: number, women_percent: number, target: number, met_minimum: boolean, met_target: boolean, in_pipeline: number, venue_progress: number | null, overdue_tasks: number, };
+export type OverviewRow = { id: string, name: string, township: string | null, township_name: string | null, last_sync: number | null, last_sync_days: number | null, stale: boolean, activities: { [key in string]: number }, activities_total: number, tmol: ThreeMeetingsOneLesson, report: ReportStatus, developed: number, women: number, women_percent: number, target: number, 
+/**
+ * The share of women the township set as a target (0: none).
+ */
+women_target_percent: number, met_minimum: boolean, met_target: boolean, in_pipeline: number, venue_progress: number | null, overdue_tasks: number, };

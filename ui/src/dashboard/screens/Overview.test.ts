@@ -28,6 +28,7 @@ function row(id: string, township: string, report: ReportStatus): OverviewRow {
     women: 0,
     women_percent: 0,
     target: 3,
+    women_target_percent: 0,
     met_minimum: false,
     met_target: false,
     in_pipeline: 0,
@@ -40,6 +41,8 @@ const answer: OverviewAnswer = {
   month: '2026-05',
   year: 2026,
   today: '2026-05-20',
+  previous_month: '2026-04',
+  same_month_last_year: '2025-05',
   villages: [
     row('dongfeng', 'chengguan', 'submitted'),
     row('xinhe', 'chengguan', 'draft'),

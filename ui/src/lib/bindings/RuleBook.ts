@@ -24,4 +24,8 @@ township_pipeline_rules: Array<PipelineRule>,
 /**
  * Roles that give the township's approvals.
  */
-approving_roles: Array<Role>, };
+approving_roles: Array<Role>, 
+/**
+ * Roles that set a village's yearly targets, and the range of the development target.
+ */
+target_roles: Array<Role>, development_target_min: number, development_target_max: number, };

@@ -13,6 +13,10 @@ feature: string,
  */
 collective_income: Money, 
 /**
- * New members the village plans to develop each year (the city asks for 3 to 5).
+ * New members the village is to develop each year (3 to 5): set by the township.
  */
-development_target: number, notes: string, };
+development_target: number, 
+/**
+ * The share of women among them, in whole percent (0: none set): set by the township.
+ */
+women_target_percent: number, notes: string, };
