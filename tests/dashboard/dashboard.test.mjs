@@ -587,7 +587,10 @@ describe('the office dashboard in Chromium', () => {
     // The overview: each figure beside the month before and the same month a year before.
     await page.goto(`${server.url}/#/overview`);
     const compare = byTest(page, 'overview-compare');
-    await page.waitForFunction(() => document.querySelector('[data-testid="overview-compare"] [data-figure="activities"]')?.dataset.prev !== '');
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="overview-compare"] [data-figure="activities"]');
+      return !!el && el.dataset.prev !== '' && el.dataset.lastYear !== '';
+    });
     for (const f of ['activities', 'submitted', 'developed']) {
       const el = compare.locator(`[data-figure="${f}"]`);
       for (const a of ['data-now', 'data-prev', 'data-last-year']) assert.match(await el.getAttribute(a), /^\d+$/, `${f} ${a}`);
