@@ -15,7 +15,7 @@ use zhucun_model::{AnyRecord, RecordDoc};
 use crate::dashboard::{DashError, View};
 use crate::review::ReviewError;
 use crate::store::{DeviceAuth, ProjQuery, Store, StoreError};
-use crate::sync::{office_edit, OfficeEditError, UnitPaths};
+use crate::sync::{office_edit, UnitPaths};
 
 /// A person whose next step waits on the township.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -189,11 +189,6 @@ pub async fn approve(
         step.field().into(),
         on.format("%Y-%m-%d").to_string().into(),
     );
-    match office_edit(store, units, who, id, input).await {
-        Ok(()) => {}
-        Err(OfficeEditError::NotFound(id)) => return Err(DashError::NoRecord(id).into()),
-        Err(OfficeEditError::Refused(r)) => return Err(ReviewError::Refused(r.code, r.message)),
-        Err(OfficeEditError::Store(e)) => return Err(e.into()),
-    }
+    office_edit(store, units, who, id, input).await?;
     Ok(queue(store, view).await?)
 }

@@ -110,6 +110,17 @@ pub enum ReviewError {
     Refused(zhucun_protocol::RejectCode, String),
 }
 
+/// An office's edit refused or failed, as the dashboard's moves answer it.
+impl From<OfficeEditError> for ReviewError {
+    fn from(e: OfficeEditError) -> Self {
+        match e {
+            OfficeEditError::NotFound(id) => DashError::NoRecord(id).into(),
+            OfficeEditError::Refused(r) => ReviewError::Refused(r.code, r.message),
+            OfficeEditError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ReviewError {
     fn from(e: StoreError) -> Self {
         ReviewError::Dash(DashError::Store(e))
@@ -237,12 +248,7 @@ pub async fn decide(
     input.insert("state".into(), enum_name(&state).into());
     input.insert("review_comment".into(), d.comment.trim().into());
     input.insert("reviewed_by".into(), who.person_id.clone().into());
-    match office_edit(store, units, who, id, input).await {
-        Ok(()) => {}
-        Err(OfficeEditError::NotFound(id)) => return Err(DashError::NoRecord(id).into()),
-        Err(OfficeEditError::Refused(r)) => return Err(ReviewError::Refused(r.code, r.message)),
-        Err(OfficeEditError::Store(e)) => return Err(e.into()),
-    }
+    office_edit(store, units, who, id, input).await?;
     Ok(report(store, view, who, id).await?)
 }
 

@@ -10,7 +10,7 @@ use zhucun_model::Kind;
 use crate::dashboard::{DashError, View};
 use crate::review::ReviewError;
 use crate::store::{DeviceAuth, ProjQuery, Store};
-use crate::sync::{office_create, office_edit, OfficeEditError, UnitPaths};
+use crate::sync::{office_create, office_edit, UnitPaths};
 
 /// The body of `POST /api/villages/{id}/targets`, and its answer.
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
@@ -25,14 +25,6 @@ pub struct VillageTargets {
     /// The share of women among them, in whole percent (0: none).
     #[serde(default)]
     pub women_target_percent: u32,
-}
-
-fn refused(e: OfficeEditError) -> ReviewError {
-    match e {
-        OfficeEditError::NotFound(id) => DashError::NoRecord(id).into(),
-        OfficeEditError::Refused(r) => ReviewError::Refused(r.code, r.message),
-        OfficeEditError::Store(e) => e.into(),
-    }
 }
 
 /// Set village `village`'s targets as `who`.
@@ -65,14 +57,10 @@ pub async fn set(
         .into_iter()
         .next();
     match profile {
-        Some(p) => office_edit(store, units, who, &p.id, input)
-            .await
-            .map_err(refused)?,
+        Some(p) => office_edit(store, units, who, &p.id, input).await?,
         None => {
             input.insert("name".into(), unit.name.clone().into());
-            office_create(store, units, who, Kind::Village, village, input)
-                .await
-                .map_err(refused)?;
+            office_create(store, units, who, Kind::Village, village, input).await?;
         }
     }
     Ok(t.clone())

@@ -14,7 +14,7 @@ use zhucun_model::{AnyRecord, Kind, RecordDoc};
 use crate::dashboard::{DashError, View};
 use crate::review::ReviewError;
 use crate::store::{DeviceAuth, Store, StoreError};
-use crate::sync::{office_create, OfficeEditError, UnitPaths};
+use crate::sync::{office_create, UnitPaths};
 
 /// The body of `POST /api/tasks`.
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
@@ -118,12 +118,7 @@ pub async fn issue(
         "assigned_villages".into(),
         serde_json::to_value(&t.villages).unwrap_or_default(),
     );
-    match office_create(store, units, who, Kind::Task, issuer, input).await {
-        Ok(id) => Ok(id),
-        Err(OfficeEditError::NotFound(id)) => Err(DashError::NoRecord(id).into()),
-        Err(OfficeEditError::Refused(r)) => Err(ReviewError::Refused(r.code, r.message)),
-        Err(OfficeEditError::Store(e)) => Err(e.into()),
-    }
+    Ok(office_create(store, units, who, Kind::Task, issuer, input).await?)
 }
 
 /// The tasks reaching the villages of `view` on `today`.
