@@ -3,7 +3,9 @@
 //! typed record, validated, its facts and figures computed. With the first byte's low bit
 //! set the rest is instead a record's JSON as stored or typed by a user (`from_stored`,
 //! `apply_input`), which reaches validation far more often than mutated Automerge bytes do;
-//! a record that parses must survive being written into a new document and read back.
+//! a valid record must survive being written into a new document and read back unchanged,
+//! and any record that parses must read back as what a document settles it to (a merge's
+//! leftovers the model clears, such as a household on a meeting) and stay that way.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -35,12 +37,15 @@ fn round_trip(rec: &AnyRecord) {
     let mut doc = RecordDoc::create(actor(), &header, rec).expect("a parsed record is written");
     doc.commit(&Default::default(), 0);
     let back = doc.record().expect("a written record reads back");
-    assert_eq!(&back, rec, "record changed on its way through a document");
+    if rec.validate(None).is_ok() {
+        assert_eq!(&back, rec, "record changed on its way through a document");
+    }
     let bytes = doc.save();
     let mut again = RecordDoc::load(&bytes, actor()).expect("a saved document loads");
-    zhucun_fuzz::hydrate(&mut again).expect("a saved record hydrates");
+    let settled = zhucun_fuzz::hydrate(&mut again).expect("a saved record hydrates");
+    assert_eq!(settled, back, "a settled record settles again differently");
     // An edit onto itself changes nothing.
-    again.update(rec).expect("update");
+    again.update(&back).expect("update");
     assert!(
         again.commit(&Default::default(), 0).is_none(),
         "no-op edit made a change"
