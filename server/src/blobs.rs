@@ -75,6 +75,8 @@ pub enum BlobError {
          {limit} bytes): sync the records that refer to them first"
     )]
     UploadsFull { used: u64, limit: u64 },
+    #[error("this server stores no attachments")]
+    Disabled,
     #[error("blob storage: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -98,6 +100,15 @@ pub struct BlobDir {
     /// Bytes one device's uploads that no record refers to yet may hold, unfinished ones
     /// included.
     pub max_unreferenced: u64,
+}
+
+/// What [`BlobDir::copy_complete_into`] copied, and what it found damaged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Copied {
+    pub blobs: u64,
+    pub bytes: u64,
+    /// Hashes whose stored bytes no longer match them.
+    pub damaged: Vec<String>,
 }
 
 /// What [`BlobDir::collect`] removed.
@@ -311,6 +322,14 @@ impl BlobDir {
     /// Complete blobs last written longer than `older_than` ago: the candidates of a
     /// collection, to be checked against the records.
     pub fn older_than(&self, older_than: std::time::Duration) -> Result<Vec<String>, BlobError> {
+        self.complete_hashes(Some(older_than))
+    }
+
+    /// Complete blobs, all of them or those last written longer than `older_than` ago.
+    fn complete_hashes(
+        &self,
+        older_than: Option<std::time::Duration>,
+    ) -> Result<Vec<String>, BlobError> {
         let mut out = Vec::new();
         for d in std::fs::read_dir(&self.root)? {
             let d = d?;
@@ -327,17 +346,47 @@ impl BlobDir {
                 if check_hash(&h).is_err() {
                     continue;
                 }
-                if f.metadata()?
-                    .modified()?
-                    .elapsed()
-                    .is_ok_and(|age| age > older_than)
-                {
+                let old_enough = |limit| -> std::io::Result<bool> {
+                    Ok(f.metadata()?
+                        .modified()?
+                        .elapsed()
+                        .is_ok_and(|age| age > limit))
+                };
+                if older_than.map_or(Ok(true), old_enough)? {
                     out.push(h);
                 }
             }
         }
         out.sort();
         Ok(out)
+    }
+
+    /// Copy every complete blob into `dest`, the root of another blob directory (a backup's,
+    /// or an empty one being restored), each checked against its hash as it is read and made
+    /// durable before it counts: unfinished uploads, proofs and markers stay behind (a device
+    /// uploads or proves again what it needs). A blob removed meanwhile (collected) is
+    /// skipped; one whose bytes no longer match its name is left out and named in
+    /// [`Copied::damaged`], so one bad file does not cost the rest their copy.
+    pub fn copy_complete_into(&self, dest: &Path) -> Result<Copied, BlobError> {
+        let mut done = Copied::default();
+        for h in self.complete_hashes(None)? {
+            let bytes = match std::fs::read(self.complete_path(&h)) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if hex::encode(Sha256::digest(&bytes)) != h {
+                done.damaged.push(h);
+                continue;
+            }
+            let dir = dest.join(&h[..2]);
+            std::fs::create_dir_all(&dir)?;
+            write_atomic(&dir.join(&h), &bytes)?;
+            done.blobs += 1;
+            done.bytes += bytes.len() as u64;
+        }
+        sync_dir(dest)?;
+        Ok(done)
     }
 
     /// Remove the complete blobs `unreferenced` (no record refers to them) still older than
@@ -527,6 +576,40 @@ impl BlobDir {
         Ok(())
     }
 
+    /// Store a whole file sent at once by `owner` (an office person's uploads from the
+    /// dashboard, which has no hash of its own to give): hashed here, then written as the
+    /// chunks of `owner`'s own upload, so it counts against `owner`'s room like a device's
+    /// and is `owner`'s proof of holding it. Returns its hash.
+    pub fn put_whole_for(&self, bytes: &[u8], owner: &str) -> Result<String, BlobError> {
+        let size = bytes.len() as u64;
+        if size > self.max_size {
+            return Err(BlobError::TooLarge {
+                size,
+                limit: self.max_size,
+            });
+        }
+        let h = hex::encode(Sha256::digest(bytes));
+        if self.status_for(&h, owner, false)?.complete {
+            return Ok(h);
+        }
+        for (idx, chunk) in bytes.chunks(CHUNK_SIZE as usize).enumerate() {
+            self.put_chunk_for(&h, size, idx as u64, chunk, owner, false)?;
+        }
+        if bytes.is_empty() {
+            self.put_chunk_for(&h, 0, 0, &[], owner, false)?;
+        }
+        Ok(h)
+    }
+
+    /// A complete blob's bytes.
+    pub fn read_whole(&self, h: &str) -> Result<Vec<u8>, BlobError> {
+        check_hash(h)?;
+        std::fs::read(self.complete_path(h)).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => BlobError::Missing(h.into()),
+            _ => e.into(),
+        })
+    }
+
     /// Chunk `idx` of a complete blob.
     pub fn read_chunk(&self, h: &str, idx: u64) -> Result<Vec<u8>, BlobError> {
         check_hash(h)?;
@@ -546,6 +629,12 @@ impl BlobDir {
         f.take(CHUNK_SIZE).read_to_end(&mut buf)?;
         Ok(buf)
     }
+}
+
+/// The owner of an office person's uploads from the dashboard: a name no device id has,
+/// safe as a directory name whatever the person's id holds.
+pub fn office_owner(person: &str) -> String {
+    format!("office-{}", hex::encode(person))
 }
 
 /// Device ids are the server's own (`dev-<hex>`); anything else never becomes a name.

@@ -105,6 +105,9 @@ pub struct ReviewDecision {
 pub enum ReviewError {
     #[error(transparent)]
     Dash(#[from] DashError),
+    /// An attachment sent or named was refused (`crate::tasks`).
+    #[error(transparent)]
+    Blob(#[from] crate::blobs::BlobError),
     /// The rules refused the decision: the reject's code and message.
     #[error("{1}")]
     Refused(zhucun_protocol::RejectCode, String),

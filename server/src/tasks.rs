@@ -5,12 +5,17 @@
 //! is, the scope check that every village is the officer's. No HTTP in this module.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use bytes::Bytes;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use zhucun_model::kinds::{enum_name, Task};
+use zhucun_model::Attachment;
 use zhucun_model::{AnyRecord, Kind, RecordDoc};
 
+use crate::blobs::{BlobDir, BlobError};
 use crate::dashboard::{DashError, View};
 use crate::review::ReviewError;
 use crate::store::{DeviceAuth, Store, StoreError};
@@ -31,6 +36,26 @@ pub struct NewTask {
     pub description: String,
     /// The villages' unit ids.
     pub villages: Vec<String>,
+    /// Files uploaded with `POST /api/blobs` by the asker (or already on records of their
+    /// view), as that answer gave them.
+    #[serde(default)]
+    pub attachments: Vec<TaskFile>,
+}
+
+/// A file sent with a task: what `POST /api/blobs` answers and a task lists.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[cfg_attr(
+    test,
+    derive(ts_rs::TS),
+    ts(export, export_to = "../../dashboard/bindings/")
+)]
+pub struct TaskFile {
+    /// Lower-case hex SHA-256 of the content.
+    pub hash: String,
+    pub name: String,
+    pub mime: String,
+    #[cfg_attr(test, ts(type = "number"))]
+    pub size: u64,
 }
 
 /// One village of a task, with what it wrote.
@@ -66,6 +91,7 @@ pub struct TaskRow {
     /// Past its deadline and not finished, by the model's rule.
     pub overdue: bool,
     pub description: String,
+    pub attachments: Vec<TaskFile>,
     pub villages: Vec<TaskVillage>,
 }
 
@@ -94,21 +120,22 @@ pub fn issuer_of(view: &View, person_units: &[String]) -> Option<String> {
 
 /// Issue a task as `who` (an office as a device, attached to `person_units`) from their own
 /// unit ([`issuer_of`]); a person with no such unit may not issue one.
+#[allow(clippy::too_many_arguments)]
 pub async fn issue(
     store: &dyn Store,
+    blobs: Option<&BlobDir>,
     units: &UnitPaths,
     view: &View,
     who: &DeviceAuth,
     person_units: &[String],
     t: &NewTask,
 ) -> Result<String, ReviewError> {
-    let issuer = issuer_of(view, person_units).ok_or_else(|| {
-        ReviewError::Refused(
-            zhucun_protocol::RejectCode::Forbidden,
-            "you are attached to no township, street or city to issue a task from".into(),
-        )
-    })?;
+    let issuer = issuer_of(view, person_units).ok_or_else(no_issuer)?;
     let issuer = issuer.as_str();
+    let mut files = Vec::with_capacity(t.attachments.len());
+    for a in &t.attachments {
+        files.push(held_file(store, blobs, who, a).await?);
+    }
     let mut input = serde_json::Map::new();
     input.insert("title".into(), t.title.trim().into());
     input.insert("issuer".into(), issuer.into());
@@ -118,7 +145,103 @@ pub async fn issue(
         "assigned_villages".into(),
         serde_json::to_value(&t.villages).unwrap_or_default(),
     );
-    Ok(office_create(store, units, who, Kind::Task, issuer, input).await?)
+    input.insert(
+        "attachments".into(),
+        serde_json::to_value(&files).unwrap_or_default(),
+    );
+    let id = office_create(store, units, who, Kind::Task, issuer, input).await?;
+    // The files a task now names no longer count against the sender's room.
+    let named: Vec<String> = files.iter().map(|f| f.hash.clone()).collect();
+    if let (Some(dir), false) = (blobs, named.is_empty()) {
+        if let Err(e) = dir.referenced(&named) {
+            tracing::warn!(error = %e, "clearing attachment upload markers");
+        }
+    }
+    Ok(id)
+}
+
+fn no_issuer() -> ReviewError {
+    ReviewError::Refused(
+        zhucun_protocol::RejectCode::Forbidden,
+        "you are attached to no township, street or city to issue a task from".into(),
+    )
+}
+
+/// Take a file an office person sends with a task (`POST /api/blobs`): only someone who may
+/// issue a task from their unit may, and the file then counts against their room for
+/// uploads no record names yet.
+pub async fn upload(
+    blobs: Option<Arc<BlobDir>>,
+    view: &View,
+    person: &str,
+    person_units: &[String],
+    name: &str,
+    mime: &str,
+    bytes: Bytes,
+) -> Result<TaskFile, ReviewError> {
+    issuer_of(view, person_units).ok_or_else(no_issuer)?;
+    let dir = blobs.ok_or(BlobError::Disabled)?;
+    let owner = crate::blobs::office_owner(person);
+    let size = bytes.len() as u64;
+    let hash = tokio::task::spawn_blocking(move || dir.put_whole_for(&bytes, &owner))
+        .await
+        .map_err(|e| StoreError::Backend(format!("storing an attachment failed: {e}")))??;
+    Ok(TaskFile {
+        hash,
+        name: name.trim().to_string(),
+        mime: mime.trim().to_string(),
+        size,
+    })
+}
+
+/// A file named by a new task as the record will hold it: complete on the server and either
+/// an attachment of a record the asker sees or one the asker uploaded (knowing a hash is
+/// not enough, as for a device: [`crate::sync`]'s claim check). Its size is the server's.
+async fn held_file(
+    store: &dyn Store,
+    blobs: Option<&BlobDir>,
+    who: &DeviceAuth,
+    a: &TaskFile,
+) -> Result<Attachment, ReviewError> {
+    crate::blobs::check_hash(&a.hash)?;
+    let dir = blobs.ok_or(BlobError::Disabled)?;
+    let visible = store.blob_visible(&a.hash, &who.scope_paths).await?;
+    let owner = crate::blobs::office_owner(&who.person_id);
+    let st = dir.status_for(&a.hash, &owner, visible)?;
+    if !st.complete {
+        return Err(BlobError::Missing(a.hash.clone()).into());
+    }
+    Ok(Attachment {
+        hash: a.hash.clone(),
+        name: a.name.trim().to_string(),
+        mime: a.mime.trim().to_string(),
+        size: st.size.unwrap_or(a.size),
+    })
+}
+
+/// A file an office person may fetch: an attachment of a record of their view, or one they
+/// sent themselves.
+pub async fn file(
+    store: &dyn Store,
+    blobs: Option<Arc<BlobDir>>,
+    who: &DeviceAuth,
+    hash: &str,
+) -> Result<Vec<u8>, ReviewError> {
+    crate::blobs::check_hash(hash)?;
+    let dir = blobs.ok_or(BlobError::Disabled)?;
+    let visible = store.blob_visible(hash, &who.scope_paths).await?;
+    let owner = crate::blobs::office_owner(&who.person_id);
+    let h = hash.to_string();
+    let bytes = tokio::task::spawn_blocking(move || {
+        if dir.status_for(&h, &owner, visible)?.complete {
+            dir.read_whole(&h)
+        } else {
+            Err(BlobError::Missing(h))
+        }
+    })
+    .await
+    .map_err(|e| StoreError::Backend(format!("reading an attachment failed: {e}")))??;
+    Ok(bytes)
 }
 
 /// The tasks reaching the villages of `view` on `today`.
@@ -150,6 +273,7 @@ pub async fn board(
             status,
             notes,
             description,
+            attachments,
         } = &t;
         let villages = assigned_villages
             .iter()
@@ -173,6 +297,15 @@ pub async fn board(
             status: enum_name(status),
             overdue: t.overdue_on(today),
             description: description.clone(),
+            attachments: attachments
+                .iter()
+                .map(|a| TaskFile {
+                    hash: a.hash.clone(),
+                    name: a.name.clone(),
+                    mime: a.mime.clone(),
+                    size: a.size,
+                })
+                .collect(),
             villages,
         });
     }

@@ -15,6 +15,7 @@ pub const ALL: &[&str] = &[
     "history",
     "add_photo",
     "photo",
+    "save_file",
     "roster",
     "figures",
     "sync_now",

@@ -290,23 +290,47 @@ pub async fn add_photo(state: State<'_, AppState>, request: Request<'_>) -> AppR
 /// A photo's bytes; fetched from the server first if this device does not hold it yet.
 #[tauri::command]
 pub async fn photo(state: State<'_, AppState>, hash: String) -> AppResult<Response> {
+    Ok(Response::new(blob_bytes(&state, &hash).await?))
+}
+
+/// Save an attachment (a file the township sent with a task) into the Downloads folder,
+/// fetched from the server first if this device does not hold it yet; answers where it went.
+#[tauri::command]
+pub async fn save_file(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    hash: String,
+    name: String,
+) -> AppResult<String> {
+    use tauri::Manager;
+    let bytes = blob_bytes(&state, &hash).await?;
+    let dir = app
+        .path()
+        .download_dir()
+        .or_else(|_| app.path().home_dir())
+        .map_err(|e| AppError::new(ErrorKind::Storage, format!("no folder to save into: {e}")))?;
+    let path = ops::save_into(&dir, &name, &hash, &bytes)?;
+    Ok(path.display().to_string())
+}
+
+async fn blob_bytes(state: &State<'_, AppState>, hash: &str) -> AppResult<Vec<u8>> {
     let local = state.with(|o| {
-        if o.replica.has_blob(&hash)? {
-            Ok(Some(o.replica.get_blob(&hash)?))
+        if o.replica.has_blob(hash)? {
+            Ok(Some(o.replica.get_blob(hash)?))
         } else {
             Ok(None)
         }
     })?;
     if let Some(bytes) = local {
-        return Ok(Response::new(bytes));
+        return Ok(bytes);
     }
     let mut replica: Replica = state.second_connection()?;
     let link = replica
         .server()?
         .ok_or_else(|| AppError::new(ErrorKind::NotEnrolled, "no server"))?;
     let transport = HttpTransport::new(&link.url).map_err(zhucun_sync::SyncError::from)?;
-    zhucun_sync::fetch_blob(&mut replica, &transport, &hash, &SyncOptions::default()).await?;
-    Ok(Response::new(replica.get_blob(&hash)?))
+    zhucun_sync::fetch_blob(&mut replica, &transport, hash, &SyncOptions::default()).await?;
+    Ok(replica.get_blob(hash)?)
 }
 
 /// The village's party members, for picking attendees.

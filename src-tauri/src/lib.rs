@@ -61,6 +61,7 @@ pub fn run() {
             commands::history,
             commands::add_photo,
             commands::photo,
+            commands::save_file,
             commands::roster,
             commands::figures,
             commands::sync_now,

@@ -1,7 +1,7 @@
 //! The little the app computes itself, over the replica: the home screen, list filters, the
 //! device's description. Kept apart from the commands so it is tested without a window.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{Duration, NaiveDate};
 use zhucun_model::kinds::{enum_name, ReportState, TaskStatus};
@@ -175,6 +175,29 @@ pub fn home(r: &Replica, today: NaiveDate) -> AppResult<Home> {
     })
 }
 
+/// Write an attachment into `dir` under the name it was sent with (its last path part only,
+/// so a name cannot reach outside `dir`), never over a file that is there: a second copy
+/// gets the start of its hash before the name. Answers the path written.
+pub fn save_into(dir: &Path, name: &str, hash: &str, bytes: &[u8]) -> AppResult<PathBuf> {
+    let base = Path::new(name.trim())
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty() && n != "." && n != "..")
+        .unwrap_or_else(|| hash.chars().take(12).collect());
+    std::fs::create_dir_all(dir)?;
+    let mut path = dir.join(&base);
+    if path.exists() {
+        let short: String = hash.chars().take(8).collect();
+        path = dir.join(format!("{short}-{base}"));
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    std::io::Write::write_all(&mut f, bytes)?;
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,5 +321,18 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn a_saved_file_stays_in_its_folder_and_never_overwrites() {
+        let d = tempfile::tempdir().unwrap();
+        let h = "ab".repeat(32);
+        let p = save_into(d.path(), "../../etc/通知.docx", &h, b"one").unwrap();
+        assert_eq!(p, d.path().join("通知.docx"));
+        let again = save_into(d.path(), "通知.docx", &h, b"two").unwrap();
+        assert_eq!(again, d.path().join("abababab-通知.docx"));
+        assert_eq!(std::fs::read(&p).unwrap(), b"one");
+        let unnamed = save_into(d.path(), " ", &h, b"x").unwrap();
+        assert_eq!(unnamed, d.path().join("abababababab"));
     }
 }

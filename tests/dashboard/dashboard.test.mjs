@@ -419,12 +419,24 @@ describe('the office dashboard in Chromium', () => {
     await byTest(page, 'task-village-xinhe').check();
     // 红旗社区 belongs to another street: the township is not offered it.
     assert.equal(await byTest(page, 'task-village-hongqi').count(), 0);
+    // A form to fill in goes with it: sent as it is picked, listed by name.
+    const form = Buffer.from('户主,人口,走访日期\n'.repeat(5000));
+    await byTest(page, 'task-file-input').setInputFiles({ name: '走访名单样表.csv', mimeType: 'text/csv', buffer: form });
+    const picked = byTest(page, 'task-files').locator('li');
+    await picked.waitFor();
+    includes(await picked.textContent(), '走访名单样表.csv');
     await shot(page, 'tasks-form');
     await byTest(page, 'task-issue').click();
     await says(page, 'task-notice', title);
     const row = byTest(page, 'task-board').locator('tr').filter({ hasText: title });
     await row.waitFor();
     assert.equal(await row.getAttribute('data-status'), 'open');
+    // The file is on the task, and the link gives back the same bytes.
+    const link = row.locator('[data-testid="task-attachments"] a');
+    assert.equal(await link.textContent(), '走访名单样表.csv');
+    const got = await page.request.get(`${server.url}${await link.getAttribute('href')}`);
+    assert.equal(got.status(), 200);
+    assert.ok(Buffer.from(await got.body()).equals(form), 'the file came back changed');
 
     // 东风村's device gets it on its next sync and answers offline.
     const li = facts.liMing;
@@ -432,6 +444,11 @@ describe('the office dashboard in Chromium', () => {
     const found = JSON.parse(li.run(['list', 'task', '--json']));
     const task = (found.rows ?? found).find((r) => r.title === title);
     assert.ok(task, `the task did not reach the village: ${JSON.stringify(found)}`);
+    // With its file, which the village's device fetches from the server.
+    const onDevice = JSON.parse(li.run(['get', task.id, '--json']));
+    const file = (onDevice.record ?? onDevice).attachments[0];
+    assert.equal(file.name, '走访名单样表.csv');
+    li.run(['blob', 'fetch', file.hash]);
     li.run(['put', 'task'], JSON.stringify({
       id: task.id,
       status: 'in_progress',
@@ -596,6 +613,17 @@ describe('the office dashboard in Chromium', () => {
       for (const a of ['data-now', 'data-prev', 'data-last-year']) assert.match(await el.getAttribute(a), /^\d+$/, `${f} ${a}`);
     }
     includes(await compare.textContent(), '去年同月');
+    // Every figure, each kind of activity on its own row, in the table beneath.
+    const all = byTest(page, 'overview-compare-all');
+    await all.locator('summary').click();
+    const now = await compare.locator('[data-figure="activities"]').getAttribute('data-now');
+    assert.equal(await all.locator('tr[data-figure="activities"] td[data-col="now"]').textContent(), now);
+    assert.ok((await all.locator('tr[data-figure^="kind."]').count()) > 0, 'no kind of activity compared');
+    for (const f of ['submitted', 'developed', 'women', 'in_pipeline', 'overdue']) {
+      for (const c of ['now', 'prev', 'last-year']) {
+        assert.match(await all.locator(`tr[data-figure="${f}"] td[data-col="${c}"]`).textContent(), /^\d+$/, `${f} ${c}`);
+      }
+    }
     await shot(page, 'overview-compare');
   });
 });

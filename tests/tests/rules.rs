@@ -451,6 +451,39 @@ impl Office {
             (status, r.json().await.unwrap_or(Value::Null))
         })
     }
+
+    /// `(status, body)` of a file sent as the dashboard sends one (`POST /api/blobs`).
+    fn upload(&self, name: &str, mime: &str, bytes: &[u8]) -> (u16, Value) {
+        self.rt.block_on(async {
+            let r = self
+                .http
+                .post(format!("{}/api/blobs", self.base))
+                .query(&[("name", name)])
+                .header("x-csrf-token", &self.csrf)
+                .header("cookie", &self.cookie)
+                .header("content-type", mime)
+                .body(bytes.to_vec())
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json().await.unwrap_or(Value::Null))
+        })
+    }
+
+    /// `(status, bytes)` of a file as the dashboard fetches one.
+    fn download(&self, hash: &str) -> (u16, Vec<u8>) {
+        self.rt.block_on(async {
+            let r = self
+                .http
+                .get(format!("{}/api/blobs/{hash}", self.base))
+                .header("cookie", &self.cookie)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+        })
+    }
 }
 
 #[test]
@@ -726,15 +759,84 @@ fn a_township_issues_a_task_from_the_dashboard_and_follows_each_village() {
             "{name}: nothing refused was written"
         );
 
+        // A file to go with it: sent from the dashboard, stored by its hash.
+        let form: Vec<u8> = "冬季帮扶台账（样表）\n户主,人口,帮扶措施\n"
+            .repeat(20_000)
+            .into_bytes();
+        let (st, file) = town.upload("帮扶台账样表.csv", "text/csv", &form);
+        assert_eq!(st, 201, "{name}: {file}");
+        let hash = file["hash"].as_str().unwrap().to_string();
+        assert_eq!(file["size"], form.len(), "{name}");
+        assert_eq!(town.download(&hash), (200, form.clone()), "{name}");
+        // Naming a file the township neither sent nor sees is refused: another street's
+        // photo whose hash it learnt.
+        let other = Client::new();
+        other.enroll(&server.url, &codes["chen-jing"]);
+        let photo = b"\xff\xd8\xff a photo of hongqi's meeting".to_vec();
+        let photo_path =
+            std::env::temp_dir().join(format!("zhucun-hongqi-{}.jpg", std::process::id()));
+        std::fs::write(&photo_path, &photo).unwrap();
+        let photo_hash = other
+            .ok(
+                &[
+                    "blob",
+                    "add",
+                    photo_path.to_str().unwrap(),
+                    "--mime",
+                    "image/jpeg",
+                ],
+                None,
+            )
+            .trim()
+            .to_string();
+        other.put(
+            "activity",
+            &json!({"activity_kind": "theme_party_day", "date": "2026-11-10", "topic": "主题党日",
+                "attachments": [{"hash": photo_hash, "name": "会场.jpg", "mime": "image/jpeg", "size": photo.len()}]}),
+        );
+        other.sync();
+        assert_eq!(
+            town.download(&photo_hash).0,
+            404,
+            "{name}: another street's photo"
+        );
+        let (st, e) = issue(json!({"title": "借用附件", "deadline": "2026-12-20",
+            "villages": ["dongfeng"], "attachments": [
+                {"hash": photo_hash, "name": "x.jpg", "mime": "image/jpeg", "size": 1}]}));
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (404, Some("blob_missing")),
+            "{name}: {e}"
+        );
+
         // Issued to two villages: the village's device gets it on its next sync.
         let (st, r) = issue(
             json!({"title": "报送冬季帮扶台账", "deadline": "2026-12-20",
-            "description": "各村于截止日前报送。", "villages": ["dongfeng", "xinhe"]}),
+            "description": "各村于截止日前报送。", "villages": ["dongfeng", "xinhe"],
+            "attachments": [file]}),
         );
         assert_eq!(st, 201, "{name}: {r}");
         let id = r["id"].as_str().unwrap().to_string();
         village.sync();
         let got = record(&village, &id);
+        assert_eq!(got["attachments"][0]["name"], "帮扶台账样表.csv", "{name}");
+        assert_eq!(got["attachments"][0]["hash"], json!(hash), "{name}");
+        // The village fetches the file (it is its task's) and gets the same bytes; the other
+        // street's device may not.
+        village.ok(&["blob", "fetch", &hash], None);
+        let out = std::env::temp_dir().join(format!("zhucun-task-file-{}.csv", std::process::id()));
+        village.ok(
+            &["blob", "get", &hash, "--output", out.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(std::fs::read(&out).unwrap(), form, "{name}");
+        let _ = std::fs::remove_file(&out);
+        let refused = other.run(&["blob", "fetch", &hash], None);
+        assert!(
+            !refused.status.success(),
+            "{name}: another street fetched the task's file"
+        );
+        let _ = std::fs::remove_file(&photo_path);
         assert_eq!(got["title"], "报送冬季帮扶台账", "{name}");
         assert_eq!(got["issuer"], "chengguan", "{name}");
         assert_eq!(

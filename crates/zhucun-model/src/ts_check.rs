@@ -419,6 +419,7 @@ fn records_serialise_as_their_typescript_says() {
             text: "已起草".into(),
         }],
         description: "要求".into(),
+        attachments: vec![attachment()],
     });
     decls.check(&MonthlyReport {
         month: "2026-05".into(),

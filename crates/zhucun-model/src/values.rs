@@ -187,6 +187,15 @@ pub struct Attachment {
     pub size: u64,
 }
 
+/// The blob references of a record's `attachments` list: each entry's field path and hash.
+pub fn attachment_refs(attachments: &[Attachment]) -> Vec<(String, String)> {
+    attachments
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("attachments[{i}].hash"), a.hash.clone()))
+        .collect()
+}
+
 /// What [`check_hash`] accepts, as a regular expression (ECMA-262, for the OpenAPI document).
 pub const HASH_PATTERN: &str = "^[0-9a-f]{64}$";
 

@@ -172,7 +172,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             StoreError::Duplicate(_) => (StatusCode::CONFLICT, "duplicate"),
             StoreError::Conflict(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
-            StoreError::BadUrl(_) | StoreError::Backend(_) => {
+            StoreError::BadUrl(_) | StoreError::Backend(_) | StoreError::Unsupported(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
         };
@@ -241,6 +241,7 @@ impl From<BlobError> for ApiError {
             BlobError::Missing(_) => (StatusCode::NOT_FOUND, "blob_missing"),
             BlobError::PartialsFull { .. } => (StatusCode::INSUFFICIENT_STORAGE, "partials_full"),
             BlobError::UploadsFull { .. } => (StatusCode::INSUFFICIENT_STORAGE, "uploads_full"),
+            BlobError::Disabled => (StatusCode::SERVICE_UNAVAILABLE, "blobs_disabled"),
             BlobError::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         ApiError::new(status, code, e.to_string())
@@ -298,6 +299,7 @@ impl From<ReviewError> for ApiError {
         use zhucun_protocol::RejectCode as C;
         match e {
             ReviewError::Dash(d) => d.into(),
+            ReviewError::Blob(b) => b.into(),
             ReviewError::Refused(code, message) => {
                 let (status, code) = match code {
                     C::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),

@@ -263,6 +263,8 @@ struct Endpoint {
     handler: MethodRouter<Arc<AppState>>,
     /// Reads its body before it knows who is asking: see [`unauthenticated_body`].
     unauthenticated_body: bool,
+    /// Its body is a whole attachment: up to the server's largest, not the request limit.
+    attachment_body: bool,
 }
 
 fn endpoint<H, T>(method: Method, path: &'static str, handler: H) -> Endpoint
@@ -276,12 +278,18 @@ where
         path,
         handler: on(filter, handler),
         unauthenticated_body: false,
+        attachment_body: false,
     }
 }
 
 impl Endpoint {
     fn unauthenticated_body(mut self) -> Self {
         self.unauthenticated_body = true;
+        self
+    }
+
+    fn attachment_body(mut self) -> Self {
+        self.attachment_body = true;
         self
     }
 }
@@ -379,6 +387,8 @@ fn endpoints() -> Vec<Endpoint> {
         endpoint(M::POST, "/api/members/{id}/approve", office::approve_member),
         endpoint(M::GET, "/api/tasks", office::tasks),
         endpoint(M::POST, "/api/tasks", office::issue_task),
+        endpoint(M::POST, "/api/blobs", office::upload_file).attachment_body(),
+        endpoint(M::GET, "/api/blobs/{hash}", office::download_file),
         endpoint(M::GET, "/api/charts", office::charts),
         endpoint(M::GET, "/api/supervision", office::supervision),
         endpoint(M::GET, "/api/export/{file}", office::export_file),
@@ -406,8 +416,15 @@ pub fn routes() -> Vec<(Method, &'static str)> {
 
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.limits.max_body;
+    let max_blob = state.blobs.as_ref().map_or(0, |b| b.max_size);
     let mut router = Router::new();
-    for e in endpoints() {
+    for mut e in endpoints() {
+        if e.attachment_body {
+            let limit = usize::try_from(max_blob)
+                .unwrap_or(usize::MAX)
+                .max(max_body);
+            e.handler = e.handler.layer(DefaultBodyLimit::max(limit));
+        }
         let handler = if e.unauthenticated_body {
             e.handler.layer(middleware::from_fn_with_state(
                 state.clone(),

@@ -480,6 +480,7 @@ pub async fn tasks(
     responses(
         (status = 201, description = "Issued", body = Created),
         (status = 403, description = "`forbidden`: the asker's role may not issue tasks; `out_of_scope`: a village outside the asker's view", body = Body),
+        (status = 404, description = "`blob_missing`: an attachment not sent by the asker nor on a record of their view", body = Body),
         (status = 422, description = "`invalid`: the message names the field", body = Body),
     )
 )]
@@ -491,8 +492,97 @@ pub async fn issue_task(
     let v = view(&state, &o).await?;
     let units = state.unit_paths().await?;
     let store = state.store.as_ref();
-    let id = crate::tasks::issue(store, &units, &v, &as_device(&o), &o.person.units, &t).await?;
+    let blobs = state.blobs.as_deref();
+    let who = as_device(&o);
+    let id = crate::tasks::issue(store, blobs, &units, &v, &who, &o.person.units, &t).await?;
     Ok((StatusCode::CREATED, Json(Created { id })).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FileParams {
+    /// The file's name as the dashboard shows it.
+    name: String,
+}
+
+/// Send a file to go with a task (the body is the file; its type in `Content-Type`); the
+/// answer is what `POST /api/tasks` takes in its `attachments`.
+#[utoipa::path(
+    post,
+    path = "/api/blobs",
+    tag = "dashboard",
+    security(("session" = [], "csrf" = [])),
+    params(FileParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses(
+        (status = 201, description = "Stored", body = crate::tasks::TaskFile),
+        (status = 403, description = "`forbidden`: the asker issues no tasks", body = Body),
+        (status = 413, description = "`too_large`: over the server's largest attachment", body = Body),
+        (status = 503, description = "`blobs_disabled`: this server stores no attachments", body = Body),
+        (status = 507, description = "`uploads_full`: the asker's files no task names yet fill their room", body = Body),
+    )
+)]
+pub async fn upload_file(
+    State(state): State<Arc<AppState>>,
+    OfficeUser(o): OfficeUser,
+    QueryParams(p): QueryParams<FileParams>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let v = view(&state, &o).await?;
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|m| m.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    let blobs = state.blobs.clone();
+    let f = crate::tasks::upload(
+        blobs,
+        &v,
+        &o.person.id,
+        &o.person.units,
+        &p.name,
+        mime,
+        body,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(f)).into_response())
+}
+
+/// A file of a task or another record of the asker's view, or one the asker sent.
+#[utoipa::path(
+    get,
+    path = "/api/blobs/{hash}",
+    tag = "dashboard",
+    security(("session" = [])),
+    params(("hash" = String, Path, description = "The file's SHA-256, 64 lowercase hex digits")),
+    responses(
+        (status = 200, description = "The file, to save", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 400, description = "`bad_hash`", body = Body),
+        (status = 404, description = "`blob_missing`: not here, or not the asker's to see", body = Body),
+        (status = 503, description = "`blobs_disabled`: this server stores no attachments", body = Body),
+    )
+)]
+pub async fn download_file(
+    State(state): State<Arc<AppState>>,
+    OfficeUser(o): OfficeUser,
+    PathParams(hash): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let blobs = state.blobs.clone();
+    let bytes = crate::tasks::file(state.store.as_ref(), blobs, &as_device(&o), &hash).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// The year's series per township up to a month.

@@ -53,6 +53,8 @@ use zhucun_model::Month;
         office::set_targets,
         office::tasks,
         office::issue_task,
+        office::upload_file,
+        office::download_file,
         office::charts,
         office::supervision,
         office::export_file,

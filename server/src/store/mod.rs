@@ -33,6 +33,9 @@ pub enum StoreError {
     BadUrl(String),
     #[error("database: {0}")]
     Backend(String),
+    /// What this backend leaves to its own tools (a PostgreSQL backup is `pg_dump`'s).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -262,6 +265,10 @@ pub trait Store: Send + Sync {
     /// (each log entry names a stored record; each record has its projection row and reaches
     /// a unit; no projection row without its record). See [`CONSISTENCY_CHECKS`].
     async fn check(&self) -> StoreResult<Vec<String>>;
+    /// Write a consistent copy of the whole database to the new file `dest` while it keeps
+    /// serving (SQLite: `VACUUM INTO`, one read transaction, so no commit is half in it).
+    /// PostgreSQL answers [`StoreError::Unsupported`]: `pg_dump` does this (the README's recipe).
+    async fn backup_into(&self, dest: &std::path::Path) -> StoreResult<()>;
     /// Whether a record reaching any of `scope_paths` refers to the blob `hash`.
     async fn blob_visible(&self, hash: &str, scope_paths: &[String]) -> StoreResult<bool>;
     /// Those of `hashes` some record refers to.

@@ -528,6 +528,16 @@ impl Store for PgStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    async fn backup_into(&self, _dest: &std::path::Path) -> StoreResult<()> {
+        Err(StoreError::Unsupported(
+            "a PostgreSQL database is backed up with its own tools: \
+             pg_dump --format=custom --file=FILE DBNAME (restore: createdb NEW && \
+             pg_restore --dbname=NEW FILE); the attachment directory is copied beside it \
+             with `zhucun-server admin backup --attachments-only FILE` after the dump"
+                .into(),
+        ))
+    }
+
     async fn check(&self) -> StoreResult<Vec<String>> {
         // PostgreSQL checksums and WAL-replays its own pages; the rules of our commits are
         // checked here in one snapshot.

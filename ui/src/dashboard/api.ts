@@ -5,6 +5,7 @@
 import { t } from '../lib/i18n';
 import type { Decision } from './bindings/Decision';
 import type { NewTask } from './bindings/NewTask';
+import type { TaskFile } from './bindings/TaskFile';
 import type { ReviewDecision } from './bindings/ReviewDecision';
 import type { Approve } from './bindings/Approve';
 import type { VillageTargets } from './bindings/VillageTargets';
@@ -59,9 +60,12 @@ function query(params: Record<string, string | null | undefined>): string {
   return s ? `?${s}` : '';
 }
 
+/** A call with a JSON body, or with a file's bytes as the body (`File`). */
 async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const file = body instanceof File ? body : null;
+  if (file) headers['Content-Type'] = file.type || 'application/octet-stream';
+  else if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method === 'POST' && csrf) headers['X-CSRF-Token'] = csrf;
   let res: Response;
   try {
@@ -69,7 +73,7 @@ async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown):
       method,
       credentials: 'same-origin',
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: file ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
   } catch (e) {
     throw new ApiError(0, 'offline', String((e as Error)?.message ?? e));
@@ -144,6 +148,10 @@ export const api = {
     post<ApprovalQueue>(`/api/members/${encodeURIComponent(id)}/approve`, { step, on } satisfies Approve),
   tasks: () => get<TaskBoard>('/api/tasks'),
   issueTask: (t: NewTask) => post<{ id: string }>('/api/tasks', t),
+  /** Send a file to go with a task; the answer goes in the task's `attachments`. */
+  uploadFile: (f: File) => post<TaskFile>(`/api/blobs${query({ name: f.name })}`, f),
+  /** Where a task's file (or another record's of the asker's view) is fetched from. */
+  fileUrl: (hash: string) => `/api/blobs/${encodeURIComponent(hash)}`,
   report: (id: string) => get<ReportView>(`/api/reports/${encodeURIComponent(id)}`),
   review: (id: string, decision: Decision, comment: string) =>
     post<ReportView>(`/api/reports/${encodeURIComponent(id)}/review`, { decision, comment } satisfies ReviewDecision),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ariaSort, filterTownship, monthFigures, nextSort, overviewFacts, sortOverview, sortRows, townshipsOf } from './table';
+import { ariaSort, comparedFigures, filterTownship, monthFigures, nextSort, overviewFacts, sortOverview, sortRows, townshipsOf } from './table';
 import type { OverviewRow } from './types';
 
 function row(p: Partial<OverviewRow> & { id: string }): OverviewRow {
@@ -107,7 +107,20 @@ describe('the figures a month is compared by', () => {
       row({ id: 'b', activities_total: 2, developed: 2, report: 'draft' }),
       row({ id: 'c', activities_total: 1, developed: 0, report: 'accepted' }),
     ];
-    expect(monthFigures(rows)).toEqual({ activities: 7, submitted: 2, developed: 3 });
-    expect(monthFigures([])).toEqual({ activities: 0, submitted: 0, developed: 0 });
+    const f = monthFigures(rows);
+    expect([f.activities, f.submitted, f.developed]).toEqual([7, 2, 3]);
+    expect(monthFigures([])).toEqual({ activities: 0, submitted: 0, developed: 0, women: 0, in_pipeline: 0, overdue: 0 });
+  });
+
+  it('sums every figure of the table, each kind of activity on its own', () => {
+    const rows = [
+      row({ id: 'a', activities: { party_lecture: 1, household_visit: 3 }, women: 1, in_pipeline: 4, overdue_tasks: 1 }),
+      row({ id: 'b', activities: { household_visit: 2 }, women: 0, in_pipeline: 1, overdue_tasks: 0 }),
+    ];
+    const f = monthFigures(rows);
+    expect(f['kind.household_visit']).toBe(5);
+    expect(f['kind.party_lecture']).toBe(1);
+    expect([f.women, f.in_pipeline, f.overdue]).toEqual([1, 5, 1]);
+    expect(comparedFigures(['party_lecture'])).toEqual(['activities', 'kind.party_lecture', 'submitted', 'developed', 'women', 'in_pipeline', 'overdue']);
   });
 });

@@ -117,15 +117,39 @@ export function overviewFacts(rows: readonly OverviewRow[]): { stale: number; un
   };
 }
 
-/** The overview's figures summed over the rows shown: what a month is compared by. */
-export type MonthFigures = { activities: number; submitted: number; developed: number };
+/** The overview's figures summed over the rows shown: what a month is compared by. Every
+ *  figure of the table is here: the totals, and each kind of activity as `kind.<name>`. */
+export type MonthFigures = {
+  activities: number;
+  submitted: number;
+  developed: number;
+  women: number;
+  in_pipeline: number;
+  overdue: number;
+  [kind: `kind.${string}`]: number;
+};
 
 export function monthFigures(rows: readonly OverviewRow[]): MonthFigures {
-  return {
+  const f: MonthFigures = {
     activities: rows.reduce((s, r) => s + (r.activities_total || 0), 0),
     submitted: rows.filter((r) => !reportNotSubmitted(r.report)).length,
     developed: rows.reduce((s, r) => s + (r.developed || 0), 0),
+    women: rows.reduce((s, r) => s + (r.women || 0), 0),
+    in_pipeline: rows.reduce((s, r) => s + (r.in_pipeline || 0), 0),
+    overdue: rows.reduce((s, r) => s + (r.overdue_tasks || 0), 0),
   };
+  for (const r of rows) {
+    for (const [k, n] of Object.entries(r.activities ?? {})) {
+      const key = `kind.${k}` as const;
+      f[key] = (f[key] ?? 0) + (n || 0);
+    }
+  }
+  return f;
+}
+
+/** The rows of the comparison table: every figure, the kinds of activity in `kinds` order. */
+export function comparedFigures(kinds: readonly string[]): (keyof MonthFigures)[] {
+  return ['activities', ...kinds.map((k) => `kind.${k}` as const), 'submitted', 'developed', 'women', 'in_pipeline', 'overdue'];
 }
 
 /** Rows of one township (`''`: every township). */

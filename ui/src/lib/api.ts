@@ -67,6 +67,8 @@ export const api = {
     const buf = await invoke<ArrayBuffer>('photo', { hash });
     return new Blob([buf]);
   },
+  /** Save an attachment to the Downloads folder; answers where it went. */
+  saveFile: (hash: string, name: string) => invoke<string>('save_file', { hash, name }),
   roster: () => invoke<Row[]>('roster'),
   figures: (village: string, month: string) =>
     invoke<MonthlyFigures>('figures', { village, month }),

@@ -33,7 +33,7 @@ export type FieldSpec<K extends string = string> =
       moves?: (from: string, to: string, role: string | undefined) => boolean;
     })
   | (Base<K> & { type: 'multi'; group: string; options: readonly string[] })
-  | (Base<K> & { type: 'members' | 'photos' | 'villages' })
+  | (Base<K> & { type: 'members' | 'photos' | 'villages' | 'files' })
   | (Base<K> & { type: 'list'; labels: string; add: string; item: SubField[] });
 
 const kindIs = (...ks: string[]) => (r: Rec) => ks.includes(String(r.activity_kind));
@@ -125,6 +125,7 @@ export const taskSpec: FieldSpec<keyof Task & string>[] = [
   },
   { name: 'assigned_villages', type: 'villages', wide: true },
   { name: 'description', type: 'textarea', wide: true },
+  { name: 'attachments', type: 'files', wide: true },
   { name: 'notes', type: 'list', labels: 'note', add: 'form.add_note', wide: true, item: [
     { name: 'on', type: 'date' }, { name: 'text', type: 'text' },
   ] },

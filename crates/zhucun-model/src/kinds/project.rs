@@ -150,11 +150,7 @@ impl RecordBody for Project {
     }
 
     fn blob_refs(&self) -> Vec<(String, String)> {
-        self.attachments
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (format!("attachments[{i}].hash"), a.hash.clone()))
-            .collect()
+        crate::values::attachment_refs(&self.attachments)
     }
 
     fn label_zh(field: &str) -> Option<&'static str> {

@@ -8,7 +8,7 @@ use super::{date_str, enum_name, Kind, RecordBody};
 use crate::error::{InvalidField, Reason};
 use crate::facts::Facts;
 use crate::rules::{due, Due, Forbidden, Refused, Role};
-use crate::values::{max_len, opt_date, required};
+use crate::values::{check_hash, max_len, opt_date, required, Attachment};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,7 +55,12 @@ pub struct Task {
     pub status: TaskStatus,
     pub notes: Vec<ProgressNote>,
     pub description: String,
+    /// Files the issuing office sent with the task (a notice, a form to fill in).
+    pub attachments: Vec<Attachment>,
 }
+
+/// The most files a task carries.
+pub const MAX_TASK_ATTACHMENTS: usize = 20;
 
 impl Task {
     /// Where the task stands against its deadline on `today`.
@@ -107,6 +112,20 @@ impl RecordBody for Task {
         for (i, n) in self.notes.iter().enumerate() {
             required(&format!("notes[{i}].text"), &n.text)?;
         }
+        if self.attachments.len() > MAX_TASK_ATTACHMENTS {
+            return Err(InvalidField::new(
+                "attachments",
+                Reason::OutOfRange {
+                    min: 0,
+                    max: MAX_TASK_ATTACHMENTS as i64,
+                },
+            ));
+        }
+        for (i, a) in self.attachments.iter().enumerate() {
+            check_hash(&format!("attachments[{i}].hash"), &a.hash)?;
+            required(&format!("attachments[{i}].name"), &a.name)?;
+            max_len(&format!("attachments[{i}].name"), &a.name, 200)?;
+        }
         Ok(())
     }
 
@@ -146,6 +165,7 @@ impl RecordBody for Task {
             ),
             ("deadline", self.deadline != p.deadline),
             ("description", self.description != p.description),
+            ("attachments", self.attachments != p.attachments),
         ];
         for (field, changed) in office_fields {
             if changed && !role.is_office() {
@@ -174,6 +194,10 @@ impl RecordBody for Task {
         }
     }
 
+    fn blob_refs(&self) -> Vec<(String, String)> {
+        crate::values::attachment_refs(&self.attachments)
+    }
+
     fn label_zh(field: &str) -> Option<&'static str> {
         Some(match field {
             "title" => "任务名称",
@@ -183,6 +207,7 @@ impl RecordBody for Task {
             "status" => "状态",
             "notes" => "进度记录",
             "description" => "任务要求",
+            "attachments" => "附件",
             _ => return None,
         })
     }
