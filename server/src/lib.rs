@@ -17,6 +17,7 @@
 
 pub mod admin;
 pub mod approvals;
+pub mod backup;
 pub mod blobs;
 pub mod dashboard;
 pub mod devices;

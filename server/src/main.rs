@@ -144,6 +144,30 @@ enum AdminCmd {
     /// Check the stored data (SQLite's integrity_check, then the rules every commit keeps):
     /// prints `ok`, or each problem and exits non-zero.
     Check,
+    /// Copy the data while the server serves: the SQLite database into FILE (one consistent
+    /// snapshot) and the attachments into FILE.blobs beside it. For PostgreSQL, pg_dump the
+    /// database first, then copy the attachments with --attachments-only (README).
+    Backup {
+        file: PathBuf,
+        /// The attachment directory (default: as `serve` finds it).
+        #[arg(long, env = "ZHUCUN_BLOB_DIR")]
+        blob_dir: Option<PathBuf>,
+        /// Copy only the attachments (beside a pg_dump of a PostgreSQL database).
+        #[arg(long)]
+        attachments_only: bool,
+    },
+    /// Put a backup back into an empty data directory: FILE as the SQLite database named by
+    /// --db (which must not exist) and FILE.blobs into the attachment directory (empty or
+    /// absent). For PostgreSQL, pg_restore the database, then --attachments-only.
+    Restore {
+        file: PathBuf,
+        /// The attachment directory (default: as `serve` finds it).
+        #[arg(long, env = "ZHUCUN_BLOB_DIR")]
+        blob_dir: Option<PathBuf>,
+        /// Put back only the attachments.
+        #[arg(long)]
+        attachments_only: bool,
+    },
     /// Remove the attachments no record refers to that are older than the grace period
     /// (14 days; the serving process also does this every 6 hours). Prints what it removed.
     CollectBlobs {
@@ -347,6 +371,39 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Cmd::Admin {
+            cmd:
+                AdminCmd::Restore {
+                    file: from,
+                    blob_dir,
+                    attachments_only,
+                },
+        } => {
+            // Before anything opens the database: a restore writes only into a new one.
+            let dir = blob_dir_of(blob_dir.or(file.blob_dir), &db);
+            let sqlite = db.strip_prefix("sqlite://").map(PathBuf::from);
+            if sqlite.is_none() && !attachments_only {
+                return Err(anyhow!(
+                    "a PostgreSQL database is restored with pg_restore (README); \
+                     then put the attachments back with --attachments-only"
+                ));
+            }
+            let w =
+                zhucun_server::backup::restore(&from, sqlite.as_deref(), &dir, attachments_only)?;
+            if let Some(p) = &sqlite {
+                // Migrated now, so the check below reads the schema this version serves.
+                let store = open_store(&db).await?;
+                let problems = store.check().await?;
+                if !problems.is_empty() {
+                    return Err(anyhow!(
+                        "restored {}, but it fails its check: {}",
+                        p.display(),
+                        problems.join("; ")
+                    ));
+                }
+            }
+            print_written(&w, &dir)
+        }
         Cmd::Admin { cmd } => {
             let store = open_store(&db).await?;
             let s = store.as_ref();
@@ -374,6 +431,21 @@ async fn run(cli: Cli) -> Result<()> {
                     let age = std::time::Duration::from_secs(older_than_days * 24 * 3600);
                     let c = admin::collect_blobs(s, std::sync::Arc::new(blobs), age).await?;
                     println!("removed {} attachments, {} bytes", c.blobs, c.bytes);
+                }
+                AdminCmd::Backup {
+                    file: out,
+                    blob_dir,
+                    attachments_only,
+                } => {
+                    let dir = blob_dir_of(blob_dir.or(file.blob_dir), &db);
+                    let blobs = zhucun_server::blobs::BlobDir::new(&dir, DEFAULT_MAX_BLOB)
+                        .with_context(|| format!("blob directory {}", dir.display()))?;
+                    let w =
+                        zhucun_server::backup::backup(s, &blobs, &out, attachments_only).await?;
+                    print_written(&w, &zhucun_server::backup::blobs_beside(&out))?;
+                }
+                AdminCmd::Restore { .. } => {
+                    return Err(anyhow!("restore is answered before the database is opened"))
                 }
                 AdminCmd::Units => {
                     for u in s.units().await? {
@@ -450,6 +522,27 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// What a backup or restore wrote, in a line each; damaged attachments make it fail.
+fn print_written(w: &zhucun_server::backup::Written, blobs: &std::path::Path) -> Result<()> {
+    if w.database_bytes > 0 {
+        println!("database: {} bytes", w.database_bytes);
+    }
+    println!(
+        "attachments: {} ({} bytes) in {}",
+        w.attachments.blobs,
+        w.attachments.bytes,
+        blobs.display()
+    );
+    if !w.attachments.damaged.is_empty() {
+        return Err(anyhow!(
+            "{} attachments no longer match their hash and were left out: {}",
+            w.attachments.damaged.len(),
+            w.attachments.damaged.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// The log filter: `ZHUCUN_LOG` (default `info`), except that the database driver never logs

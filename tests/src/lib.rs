@@ -215,9 +215,17 @@ impl Server {
     /// Start a server on `db` logging at `log_level` (`ZHUCUN_LOG`), with `extra` arguments
     /// after `serve`.
     pub fn start_with(db: &str, log_level: &str, extra: &[&str]) -> Server {
+        let mut s = Server::unstarted(db, log_level, extra);
+        s.spawn();
+        s
+    }
+
+    /// A server on `db` not started yet (see [`Server::spawn`]): its blob directory can be
+    /// filled first, as a restore does.
+    pub fn unstarted(db: &str, log_level: &str, extra: &[&str]) -> Server {
         let blobs = tempfile::tempdir().expect("blob dir");
         let log = blobs.path().join("server.log");
-        let mut s = Server {
+        Server {
             url: String::new(),
             addr: "127.0.0.1:0".into(),
             child: None,
@@ -227,9 +235,7 @@ impl Server {
             log_level: log_level.to_string(),
             extra: extra.iter().map(|x| x.to_string()).collect(),
             starts: 0,
-        };
-        s.spawn();
-        s
+        }
     }
 
     /// Start the process (again, after [`Server::kill`]) on `self.addr` (port 0 at first);

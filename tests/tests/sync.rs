@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use zhucun_e2e::proxy::{Faults, Proxy};
-use zhucun_e2e::{demo, issue_code, server_cmd, server_export, Backend, Client, Server};
+use zhucun_e2e::{demo, issue_code, server_cmd, server_export, Backend, Client, PgDb, Server};
 
 fn ids(v: &Value) -> Vec<String> {
     v["records"]
@@ -953,6 +953,221 @@ fn a_server_restored_from_a_backup_gets_back_every_record_the_devices_hold() {
     );
     a.sync();
     assert_eq!(fresh.export(), a.export());
+}
+
+/// The server backed up while its devices sync (`admin backup`; `pg_dump` and
+/// `admin backup --attachments-only` on PostgreSQL), the devices syncing on after it, and the
+/// backup restored into an empty location (`admin restore`; `pg_restore` and
+/// `admin restore --attachments-only`): after one sync of each device, the restored server
+/// holds every record, byte for byte, that the server held when it was lost, and a device
+/// enrolled then holds what the old device of that person holds, photos included.
+#[test]
+fn a_server_backed_up_under_sync_load_and_restored_holds_every_record_again() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    for b in Backend::all() {
+        let name = b.name();
+        let db = b.url();
+        let codes = demo(&db);
+        let mut server = Server::start(&db);
+        let people = ["li-ming", "chen-jing", "wang-qiang"];
+        let devices: Vec<Client> = people
+            .iter()
+            .map(|p| {
+                let c = Client::new();
+                c.enroll(&server.url, &codes[*p]);
+                c
+            })
+            .collect();
+        let kept = tempfile::tempdir().unwrap();
+        let file = kept.path().join("zhucun.backup");
+        let file_s = file.to_str().unwrap().to_string();
+        let blob_dir = server.blob_dir();
+        let blob_dir_s = blob_dir.to_str().unwrap().to_string();
+        let (rounds, backed_up) = (AtomicUsize::new(0), AtomicBool::new(false));
+        let photos = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            // The two villages make and edit records and sync, round after round; the
+            // township's device pulls. Each goes on for rounds after the backup is taken.
+            for (i, c) in devices.iter().enumerate() {
+                let (rounds, backed_up, photos) = (&rounds, &backed_up, &photos);
+                scope.spawn(move || {
+                    let mut first = None;
+                    let mut after = 0;
+                    for round in 0..60 {
+                        if i < 2 {
+                            let id = c.put("activity", &lecture(&format!("负载{i}-{round}")));
+                            let first = first.get_or_insert(id);
+                            c.ok(
+                                &["put", "activity"],
+                                Some(
+                                    &json!({"id": first, "place": format!("第{round}次")})
+                                        .to_string(),
+                                ),
+                            );
+                            if round % 2 == 1 {
+                                let when = backed_up.load(Ordering::SeqCst);
+                                let (hash, _) = activity_with_photo(
+                                    c,
+                                    &format!("合影{i}-{round}.jpg"),
+                                    (i * 60 + round) as u8,
+                                    &format!("合影{i}-{round}"),
+                                );
+                                photos.lock().unwrap().push((i, hash, when));
+                            }
+                            rounds.fetch_add(1, Ordering::SeqCst);
+                        }
+                        let s = c.sync();
+                        assert_eq!(s["rejected"], 0, "{name}: {s}");
+                        if backed_up.load(Ordering::SeqCst) {
+                            after += 1;
+                            if after >= 3 {
+                                return;
+                            }
+                        }
+                    }
+                    panic!("{name}: the backup was not taken within 60 rounds");
+                });
+            }
+            while rounds.load(Ordering::SeqCst) < 6 {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let o = match &b {
+                Backend::Sqlite(_) => server_cmd(
+                    &db,
+                    &["admin", "backup", &file_s, "--blob-dir", &blob_dir_s],
+                ),
+                Backend::Postgres(_) => {
+                    let dump = std::process::Command::new("pg_dump")
+                        .args(["--format=custom", "--file", &file_s, &db])
+                        .output()
+                        .expect("run pg_dump");
+                    assert!(
+                        dump.status.success(),
+                        "pg_dump: {}",
+                        String::from_utf8_lossy(&dump.stderr)
+                    );
+                    server_cmd(
+                        &db,
+                        &[
+                            "admin",
+                            "backup",
+                            &file_s,
+                            "--attachments-only",
+                            "--blob-dir",
+                            &blob_dir_s,
+                        ],
+                    )
+                }
+            };
+            assert!(
+                o.status.success(),
+                "{name}: admin backup: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            backed_up.store(true, Ordering::SeqCst);
+        });
+        // Everything the server held when it was lost: every record the devices synced.
+        let before = server_export(&db);
+        server.kill();
+        let made: Vec<bool> = photos.lock().unwrap().iter().map(|p| p.2).collect();
+        assert!(
+            made.contains(&false) && made.contains(&true),
+            "{name}: photos were made before the backup and after it: {made:?}"
+        );
+
+        // Restored into an empty location, then served from there.
+        let (restored_db, _restored_pg, _restored_dir);
+        match &b {
+            Backend::Sqlite(_) => {
+                let d = tempfile::tempdir().unwrap();
+                restored_db = format!("sqlite://{}", d.path().join("server.db").display());
+                _restored_dir = Some(d);
+                _restored_pg = None;
+            }
+            Backend::Postgres(_) => {
+                let pg = PgDb::create().expect("PostgreSQL");
+                let r = std::process::Command::new("pg_restore")
+                    .args(["--no-owner", "--dbname", &pg.url, &file_s])
+                    .output()
+                    .expect("run pg_restore");
+                assert!(
+                    r.status.success(),
+                    "pg_restore: {}",
+                    String::from_utf8_lossy(&r.stderr)
+                );
+                restored_db = pg.url.clone();
+                _restored_pg = Some(pg);
+                _restored_dir = None;
+            }
+        }
+        let mut server = Server::unstarted(&restored_db, "debug", &[]);
+        let new_blobs = server.blob_dir();
+        let mut args = vec!["admin", "restore", &file_s];
+        if let Backend::Postgres(_) = b {
+            args.push("--attachments-only");
+        }
+        let new_blobs_s = new_blobs.to_str().unwrap().to_string();
+        args.extend(["--blob-dir", &new_blobs_s]);
+        let o = server_cmd(&restored_db, &args);
+        assert!(
+            o.status.success(),
+            "{name}: admin restore: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // A restore never writes over data: the same again is refused, naming what exists.
+        let again = server_cmd(&restored_db, &args);
+        assert!(!again.status.success(), "{name}: restored twice");
+        assert!(
+            String::from_utf8_lossy(&again.stderr).contains("already exists"),
+            "{name}: {}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        server.spawn();
+        let count = |export: &str| {
+            serde_json::from_str::<Value>(export).unwrap()["records"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        let (held, restored) = (count(&before), count(&server_export(&restored_db)));
+        assert!(
+            restored < held,
+            "{name}: the backup lacks what was made after it ({restored} of {held} records)"
+        );
+        println!("{name}: the backup holds {restored} of the {held} records");
+
+        // One sync of each device.
+        for c in &devices {
+            c.ok(&["set-server", &server.url], None);
+        }
+        for c in &devices {
+            let s = c.sync();
+            assert_eq!(s["rejected"], 0, "{name}: {s}");
+            assert_eq!(s["pending"], 0, "{name}: {s}");
+        }
+        assert_eq!(
+            server_export(&restored_db),
+            before,
+            "{name}: the restored server holds every record again, as it was"
+        );
+
+        // A device enrolled now holds what the old one of that person holds, photos too.
+        for (i, c) in devices.iter().enumerate() {
+            let fresh = Client::new();
+            fresh.enroll(&server.url, &issue_code(&restored_db, people[i]));
+            fresh.sync();
+            c.sync();
+            assert_eq!(fresh.export(), c.export(), "{name}: {}", people[i]);
+            for (_, hash, _) in photos.lock().unwrap().iter().filter(|p| p.0 == i) {
+                let f = fresh.run(&["blob", "fetch", hash], None);
+                assert!(
+                    f.status.success(),
+                    "{name}: photo {hash}: {}",
+                    String::from_utf8_lossy(&f.stderr)
+                );
+            }
+        }
+    }
 }
 
 /// A device restored from a copy of its data gets back what it made after the copy, though
