@@ -180,6 +180,16 @@ pub async fn upload(
     bytes: Bytes,
 ) -> Result<TaskFile, ReviewError> {
     issuer_of(view, person_units).ok_or_else(no_issuer)?;
+    let refuse = |e: zhucun_model::InvalidField| {
+        ReviewError::Refused(zhucun_protocol::RejectCode::Invalid, e.to_string())
+    };
+    zhucun_model::check_file_name("name", name.trim()).map_err(refuse)?;
+    if bytes.is_empty() {
+        return Err(refuse(zhucun_model::InvalidField::new(
+            "file",
+            zhucun_model::Reason::Required,
+        )));
+    }
     let dir = blobs.ok_or(BlobError::Disabled)?;
     let owner = crate::blobs::office_owner(person);
     let size = bytes.len() as u64;

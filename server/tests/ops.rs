@@ -587,6 +587,16 @@ async fn openapi_documents_every_route() {
     }
     let hash = param("/v1/blobs/{hash}", "hash");
     assert_eq!(hash["schema"]["pattern"], zhucun_model::HASH_PATTERN);
+    // A task file's name as the model bounds it.
+    let name = doc["paths"]["/api/blobs"]["post"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "name")
+        .expect("/api/blobs name")
+        .clone();
+    assert_eq!(name["schema"]["maxLength"], zhucun_model::MAX_FILE_NAME);
+    assert_eq!(name["schema"]["minLength"], 1);
     // A u32 is documented up to 2^32 - 1, not int32's 2^31 - 1.
     let request = &doc["components"]["schemas"]["SyncRequest"]["properties"];
     assert_eq!(request["page_bytes"]["maximum"], u32::MAX);

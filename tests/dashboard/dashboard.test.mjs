@@ -619,11 +619,13 @@ describe('the office dashboard in Chromium', () => {
     const now = await compare.locator('[data-figure="activities"]').getAttribute('data-now');
     assert.equal(await all.locator('tr[data-figure="activities"] td[data-col="now"]').textContent(), now);
     assert.ok((await all.locator('tr[data-figure^="kind."]').count()) > 0, 'no kind of activity compared');
-    for (const f of ['submitted', 'developed', 'women', 'in_pipeline', 'overdue']) {
+    for (const f of ['submitted', 'developed', 'women']) {
       for (const c of ['now', 'prev', 'last-year']) {
         assert.match(await all.locator(`tr[data-figure="${f}"] td[data-col="${c}"]`).textContent(), /^\d+$/, `${f} ${c}`);
       }
     }
+    // Counted as they stand today, these have no earlier month to compare with.
+    for (const f of ['in_pipeline', 'overdue']) assert.equal(await all.locator(`tr[data-figure="${f}"]`).count(), 0, f);
     await shot(page, 'overview-compare');
   });
 });

@@ -768,6 +768,27 @@ fn a_township_issues_a_task_from_the_dashboard_and_follows_each_village() {
         let hash = file["hash"].as_str().unwrap().to_string();
         assert_eq!(file["size"], form.len(), "{name}");
         assert_eq!(town.download(&hash), (200, form.clone()), "{name}");
+        // A file needs a name and bytes: refused, naming which.
+        let (st, e) = town.upload(" ", "text/csv", &form);
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (422, Some("invalid")),
+            "{name}: {e}"
+        );
+        assert!(
+            e["message"].as_str().unwrap().contains("name"),
+            "{name}: {e}"
+        );
+        let (st, e) = town.upload("空文件.csv", "text/csv", b"");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (422, Some("invalid")),
+            "{name}: {e}"
+        );
+        assert!(
+            e["message"].as_str().unwrap().contains("file"),
+            "{name}: {e}"
+        );
         // Naming a file the township neither sent nor sees is refused: another street's
         // photo whose hash it learnt.
         let other = Client::new();

@@ -30,7 +30,10 @@ pub use facts::Facts;
 pub use kinds::{AnyRecord, Kind, RecordBody};
 pub use merge::{AuthorRefused, EditRefused, PushedEdit, Receipt};
 pub use rules::{due, Due, Forbidden, Month, Refused, Role, UnitKind, DUE_SOON_DAYS};
-pub use values::{check_hash, parse_date, parse_month, Attachment, Money, HASH_PATTERN};
+pub use values::{
+    check_file_name, check_hash, parse_date, parse_month, Attachment, Money, HASH_PATTERN,
+    MAX_FILE_NAME,
+};
 
 /// A new record id: a UUIDv7 (its time part is only for locality, never trusted for order).
 pub fn new_id() -> uuid::Uuid {

@@ -196,6 +196,15 @@ pub fn attachment_refs(attachments: &[Attachment]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The longest name an attached file keeps, in characters.
+pub const MAX_FILE_NAME: usize = 200;
+
+/// An attached file's name (`field` names it): required, at most [`MAX_FILE_NAME`] characters.
+pub fn check_file_name(field: &str, name: &str) -> Result<(), InvalidField> {
+    required(field, name)?;
+    max_len(field, name, MAX_FILE_NAME)
+}
+
 /// What [`check_hash`] accepts, as a regular expression (ECMA-262, for the OpenAPI document).
 pub const HASH_PATTERN: &str = "^[0-9a-f]{64}$";
 

@@ -501,7 +501,9 @@ pub async fn issue_task(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FileParams {
-    /// The file's name as the dashboard shows it.
+    /// The file's name as the dashboard shows it (`zhucun_model::check_file_name`; the
+    /// document's 200 is `MAX_FILE_NAME`, which a test holds it to).
+    #[param(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
 }
 
@@ -518,6 +520,7 @@ pub struct FileParams {
         (status = 201, description = "Stored", body = crate::tasks::TaskFile),
         (status = 403, description = "`forbidden`: the asker issues no tasks", body = Body),
         (status = 413, description = "`too_large`: over the server's largest attachment", body = Body),
+        (status = 422, description = "`invalid`: no file name, or no bytes", body = Body),
         (status = 503, description = "`blobs_disabled`: this server stores no attachments", body = Body),
         (status = 507, description = "`uploads_full`: the asker's files no task names yet fill their room", body = Body),
     )

@@ -121,6 +121,7 @@ describe('the figures a month is compared by', () => {
     expect(f['kind.household_visit']).toBe(5);
     expect(f['kind.party_lecture']).toBe(1);
     expect([f.women, f.in_pipeline, f.overdue]).toEqual([1, 5, 1]);
-    expect(comparedFigures(['party_lecture'])).toEqual(['activities', 'kind.party_lecture', 'submitted', 'developed', 'women', 'in_pipeline', 'overdue']);
+    // Figures counted as they stand today have no earlier month to be compared with.
+    expect(comparedFigures(['party_lecture'])).toEqual(['activities', 'kind.party_lecture', 'submitted', 'developed', 'women']);
   });
 });

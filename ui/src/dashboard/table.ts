@@ -147,9 +147,14 @@ export function monthFigures(rows: readonly OverviewRow[]): MonthFigures {
   return f;
 }
 
-/** The rows of the comparison table: every figure, the kinds of activity in `kinds` order. */
+/**
+ * The rows of the comparison table: every figure a month has, the kinds of activity in `kinds`
+ * order. The people in the pipeline and the overdue tasks are counted as they stand today, not
+ * as they stood at the end of an earlier month, so they are not compared: the same number three
+ * times would read as a history the records do not give.
+ */
 export function comparedFigures(kinds: readonly string[]): (keyof MonthFigures)[] {
-  return ['activities', ...kinds.map((k) => `kind.${k}` as const), 'submitted', 'developed', 'women', 'in_pipeline', 'overdue'];
+  return ['activities', ...kinds.map((k) => `kind.${k}` as const), 'submitted', 'developed', 'women'];
 }
 
 /** Rows of one township (`''`: every township). */

@@ -8,7 +8,7 @@ use super::{date_str, enum_name, Kind, RecordBody};
 use crate::error::{InvalidField, Reason};
 use crate::facts::Facts;
 use crate::rules::{due, Due, Forbidden, Refused, Role};
-use crate::values::{check_hash, max_len, opt_date, required, Attachment};
+use crate::values::{check_file_name, check_hash, max_len, opt_date, required, Attachment};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -123,8 +123,7 @@ impl RecordBody for Task {
         }
         for (i, a) in self.attachments.iter().enumerate() {
             check_hash(&format!("attachments[{i}].hash"), &a.hash)?;
-            required(&format!("attachments[{i}].name"), &a.name)?;
-            max_len(&format!("attachments[{i}].name"), &a.name, 200)?;
+            check_file_name(&format!("attachments[{i}].name"), &a.name)?;
         }
         Ok(())
     }
