@@ -960,7 +960,8 @@ fn a_server_restored_from_a_backup_gets_back_every_record_the_devices_hold() {
 /// backup restored into an empty location (`admin restore`; `pg_restore` and
 /// `admin restore --attachments-only`): after one sync of each device, the restored server
 /// holds every record, byte for byte, that the server held when it was lost, and a device
-/// enrolled then holds what the old device of that person holds, photos included.
+/// enrolled then holds what the old device of that person holds, photos included. A village
+/// laptop copied at the backup and restored from the copy holds all it held after one sync.
 #[test]
 fn a_server_backed_up_under_sync_load_and_restored_holds_every_record_again() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -985,11 +986,15 @@ fn a_server_backed_up_under_sync_load_and_restored_holds_every_record_again() {
         let blob_dir_s = blob_dir.to_str().unwrap().to_string();
         let (rounds, backed_up) = (AtomicUsize::new(0), AtomicBool::new(false));
         let photos = std::sync::Mutex::new(Vec::new());
+        // The first village's laptop is also copied as the backup is taken (between two of
+        // its commands), then restored from that copy once the others are done.
+        let (copy_of_a, copied) = (Client::new(), AtomicBool::new(false));
         std::thread::scope(|scope| {
             // The two villages make and edit records and sync, round after round; the
             // township's device pulls. Each goes on for rounds after the backup is taken.
             for (i, c) in devices.iter().enumerate() {
                 let (rounds, backed_up, photos) = (&rounds, &backed_up, &photos);
+                let (copy_of_a, copied) = (&copy_of_a, &copied);
                 scope.spawn(move || {
                     let mut first = None;
                     let mut after = 0;
@@ -1019,6 +1024,9 @@ fn a_server_backed_up_under_sync_load_and_restored_holds_every_record_again() {
                         let s = c.sync();
                         assert_eq!(s["rejected"], 0, "{name}: {s}");
                         if backed_up.load(Ordering::SeqCst) {
+                            if i == 0 && !copied.swap(true, Ordering::SeqCst) {
+                                copy_dir(c.dir.path(), copy_of_a.dir.path());
+                            }
                             after += 1;
                             if after >= 3 {
                                 return;
@@ -1066,6 +1074,28 @@ fn a_server_backed_up_under_sync_load_and_restored_holds_every_record_again() {
             );
             backed_up.store(true, Ordering::SeqCst);
         });
+        let count = |export: &str| {
+            serde_json::from_str::<Value>(export).unwrap()["records"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        // The laptop restored from its copy gets back, in one sync, what it made after it.
+        assert!(copied.load(Ordering::SeqCst));
+        let held = count(&copy_of_a.export());
+        let s = copy_of_a.sync();
+        assert_eq!(s["rejected"], 0, "{name}: {s}");
+        assert_eq!(s["unapplied"], 0, "{name}: {s}");
+        assert_eq!(
+            copy_of_a.export(),
+            devices[0].export(),
+            "{name}: the laptop restored from a copy holds all it held"
+        );
+        assert!(
+            held < count(&copy_of_a.export()),
+            "{name}: the copy lacked what was made after it"
+        );
+
         // Everything the server held when it was lost: every record the devices synced.
         let before = server_export(&db);
         server.kill();
@@ -1123,12 +1153,6 @@ fn a_server_backed_up_under_sync_load_and_restored_holds_every_record_again() {
             String::from_utf8_lossy(&again.stderr)
         );
         server.spawn();
-        let count = |export: &str| {
-            serde_json::from_str::<Value>(export).unwrap()["records"]
-                .as_array()
-                .unwrap()
-                .len()
-        };
         let (held, restored) = (count(&before), count(&server_export(&restored_db)));
         assert!(
             restored < held,
