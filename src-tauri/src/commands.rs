@@ -304,10 +304,12 @@ pub async fn save_file(
 ) -> AppResult<String> {
     use tauri::Manager;
     let bytes = blob_bytes(&state, &hash).await?;
+    // The desktop's Downloads folder; where the desktop names none, ~/Downloads, as the
+    // button says.
     let dir = app
         .path()
         .download_dir()
-        .or_else(|_| app.path().home_dir())
+        .or_else(|_| app.path().home_dir().map(|h| h.join("Downloads")))
         .map_err(|e| AppError::new(ErrorKind::Storage, format!("no folder to save into: {e}")))?;
     let path = ops::save_into(&dir, &name, &hash, &bytes)?;
     Ok(path.display().to_string())

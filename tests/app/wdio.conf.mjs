@@ -4,7 +4,7 @@
 // the app's desktop notifications can be read back (`dunstctl history`). Screenshots of every main
 // screen go to artifacts/screenshots/ (look at them: they are what a user sees).
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bin, ROOT, tempDir } from './harness.mjs';
 
@@ -14,6 +14,15 @@ mkdirSync(SCREENSHOTS, { recursive: true });
 // One data directory for the whole run: the app is quit and started again on it.
 process.env.ZHUCUN_DATA_DIR = process.env.ZHUCUN_E2E_DATA_DIR || tempDir('app');
 process.env.ZHUCUN_LOG = 'warn';
+// The Downloads folder, where the app saves the files of a task, as the desktop's user dirs
+// name it (XDG's user-dirs.dirs): a folder of the run's own, so nothing lands in the home. Set
+// once, in the launcher; the spec workers inherit it with the environment.
+if (!process.env.ZHUCUN_E2E_DOWNLOADS) {
+  process.env.ZHUCUN_E2E_DOWNLOADS = tempDir('downloads');
+  process.env.XDG_CONFIG_HOME = tempDir('xdg-config');
+  writeFileSync(join(process.env.XDG_CONFIG_HOME, 'user-dirs.dirs'), `XDG_DOWNLOAD_DIR="${process.env.ZHUCUN_E2E_DOWNLOADS}"\n`);
+}
+export const DOWNLOADS = process.env.ZHUCUN_E2E_DOWNLOADS;
 let driver;
 let notifications;
 

@@ -2,12 +2,12 @@
 // activity with Chinese text and a photo, quit, unlock with the PIN, find it by a
 // two-character word, sync, and see records cross between the app and a second client (the
 // CLI). Screenshots of every main screen are saved for people to look at.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { startServer, cli, bin, notificationsShown, ROOT } from '../harness.mjs';
-import { SCREENSHOTS } from '../wdio.conf.mjs';
+import { DOWNLOADS, SCREENSHOTS } from '../wdio.conf.mjs';
 
 const PIN = '428571';
 const TOPIC = '学习党章专题党课';
@@ -112,6 +112,10 @@ async function search(text) {
   return contentOf(results);
 }
 
+const TASK_FORM = '姓名,发展阶段,计划时间\n'.repeat(2000);
+let taskFile;
+let taskId;
+
 describe('the field app', () => {
   before(async () => {
     server = await startServer({ maxBlob: 1024 * 1024 });
@@ -123,12 +127,18 @@ describe('the field app', () => {
     office.sync();
     const township = cli(server, 'wang-qiang');
     const inAWeek = new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10);
-    township.put('task', {
+    // The task comes with the township's form to fill in.
+    const form = join(township.dir, '发展计划表.csv');
+    writeFileSync(form, TASK_FORM);
+    const hash = township.run(['blob', 'add', form, '--mime', 'text/csv']).trim();
+    taskFile = { hash, name: '发展计划表.csv', mime: 'text/csv', size: Buffer.byteLength(TASK_FORM) };
+    taskId = township.put('task', {
       title: '报送第四季度党员发展计划',
       village: 'chengguan',
       issuer: '城关镇',
       assigned_villages: ['dongfeng'],
       deadline: inAWeek,
+      attachments: [taskFile],
     });
     township.sync();
   });
@@ -238,6 +248,20 @@ describe('the field app', () => {
     await waitSynced();
     const found = await search('走访');
     assert.match(found, /走访脱贫户王大爷/);
+  });
+
+  it("lists the township's file on its task and saves it to the Downloads folder", async () => {
+    await go(`tasks/${taskId}`);
+    const files = await byTest('files');
+    await files.waitForDisplayed({ timeoutMsg: "the task's file did not show" });
+    assert.match(await contentOf(files), /发展计划表\.csv/);
+    await tap(await files.$('[data-testid="file-save"]'));
+    const saved = await byTest('file-saved');
+    await saved.waitForDisplayed({ timeout: 20000, timeoutMsg: 'the file was not saved' });
+    const path = await saved.getAttribute('data-path');
+    assert.equal(path, join(DOWNLOADS, '发展计划表.csv'), 'saved into the Downloads folder');
+    assert.equal(readFileSync(path, 'utf8'), TASK_FORM, 'the saved file is the township\'s, byte for byte');
+    await shot('13a-task-file-saved');
   });
 
   it('shows the party-life calendar on the home screen, from the records alone', async () => {
