@@ -7,7 +7,7 @@
 
 APT_PACKAGES="build-essential pkg-config libssl-dev curl wget file"
 APT_APP="libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev"
-APT_TEST="xvfb xauth webkit2gtk-driver dbus-x11 dunst chromium fonts-noto-cjk"
+APT_TEST="xvfb xauth webkit2gtk-driver dbus-x11 dunst chromium fonts-noto-cjk systemd adduser"
 APT_API_FUZZ="python3 python3-venv"
 
 ensure_apt() {
