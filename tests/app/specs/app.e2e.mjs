@@ -338,14 +338,32 @@ describe('the field app', () => {
     await go('home');
     await tap(await byTest('sync-now'));
     await waitSynced();
-    // The other device submits it and the township accepts it, while the app, not synced
-    // since, goes on writing the draft it holds.
+    // The other device submits it; the township returns it with a comment, which the app
+    // shows after its next sync.
     office.put('report', { id: report, state: 'submitted' });
     office.sync();
     const township = cli(server, 'wang-qiang');
     township.sync();
+    const comment = '请补充本月志愿服务情况';
+    township.put('report', { id: report, state: 'returned', review_comment: comment });
+    township.sync();
+    await tap(await byTest('sync-now'));
+    await waitSynced();
+    await go(`report/${month}`);
+    const returned = await byTest('report-review-comment');
+    await returned.waitForDisplayed({ timeout: 20000, timeoutMsg: "the township's comment did not show" });
+    assert.match(await contentOf(returned), new RegExp(comment));
+    assert.equal(await (await byTest('report-state')).getAttribute('data-state'), 'returned');
+    await shot('14b-report-returned');
+    // The other device resubmits and the township accepts, while the app, not synced since,
+    // goes on writing the draft it holds.
+    office.sync();
+    office.put('report', { id: report, state: 'submitted' });
+    office.sync();
+    township.sync();
     township.put('report', { id: report, state: 'accepted' });
     township.sync();
+    await go('home');
     await go(`report/${month}`);
     const text = await byTest('report-narrative');
     await browser.waitUntil(async () => (await text.getValue()) === before, {
