@@ -400,6 +400,7 @@ describe('the field app', () => {
     const note = await byTest('report-addendum');
     await note.waitForDisplayed({ timeoutMsg: 'the kept words did not show as a note' });
     assert.match(await contentOf(note), new RegExp(words));
+    assert.match(await contentOf(note), /李明/, 'the note names its writer, not a person id');
     assert.equal(await (await byTest('report-narrative')).getValue(), before);
     assert.equal(await (await byTest('report-refused')).isExisting(), false, 'the refusal still shows');
     await shot('14a-report-words-kept');
