@@ -58,6 +58,17 @@ pub struct TaskFile {
     pub size: u64,
 }
 
+impl From<&Attachment> for TaskFile {
+    fn from(a: &Attachment) -> Self {
+        TaskFile {
+            hash: a.hash.clone(),
+            name: a.name.clone(),
+            mime: a.mime.clone(),
+            size: a.size,
+        }
+    }
+}
+
 /// One village of a task, with what it wrote.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[cfg_attr(
@@ -215,18 +226,31 @@ async fn held_file(
 ) -> Result<Attachment, ReviewError> {
     crate::blobs::check_hash(&a.hash)?;
     let dir = blobs.ok_or(BlobError::Disabled)?;
-    let visible = store.blob_visible(&a.hash, &who.scope_paths).await?;
-    let owner = crate::blobs::office_owner(&who.person_id);
-    let st = dir.status_for(&a.hash, &owner, visible)?;
-    if !st.complete {
-        return Err(BlobError::Missing(a.hash.clone()).into());
-    }
+    let st = office_holds(store, dir, who, &a.hash).await?;
     Ok(Attachment {
         hash: a.hash.clone(),
         name: a.name.trim().to_string(),
         mime: a.mime.trim().to_string(),
         size: st.size.unwrap_or(a.size),
     })
+}
+
+/// The state of the blob `hash` (checked by the caller) when the office person `who` may use
+/// it: complete, and an attachment of a record of their view or one they sent themselves;
+/// `blob_missing` otherwise (knowing a hash is not enough).
+async fn office_holds(
+    store: &dyn Store,
+    dir: &BlobDir,
+    who: &DeviceAuth,
+    hash: &str,
+) -> Result<crate::blobs::BlobStatus, ReviewError> {
+    let visible = store.blob_visible(hash, &who.scope_paths).await?;
+    let owner = crate::blobs::office_owner(&who.person_id);
+    let st = dir.status_for(hash, &owner, visible)?;
+    if !st.complete {
+        return Err(BlobError::Missing(hash.into()).into());
+    }
+    Ok(st)
 }
 
 /// A file an office person may fetch: an attachment of a record of their view, or one they
@@ -239,18 +263,11 @@ pub async fn file(
 ) -> Result<Vec<u8>, ReviewError> {
     crate::blobs::check_hash(hash)?;
     let dir = blobs.ok_or(BlobError::Disabled)?;
-    let visible = store.blob_visible(hash, &who.scope_paths).await?;
-    let owner = crate::blobs::office_owner(&who.person_id);
+    office_holds(store, &dir, who, hash).await?;
     let h = hash.to_string();
-    let bytes = tokio::task::spawn_blocking(move || {
-        if dir.status_for(&h, &owner, visible)?.complete {
-            dir.read_whole(&h)
-        } else {
-            Err(BlobError::Missing(h))
-        }
-    })
-    .await
-    .map_err(|e| StoreError::Backend(format!("reading an attachment failed: {e}")))??;
+    let bytes = tokio::task::spawn_blocking(move || dir.read_whole(&h))
+        .await
+        .map_err(|e| StoreError::Backend(format!("reading an attachment failed: {e}")))??;
     Ok(bytes)
 }
 
@@ -307,15 +324,7 @@ pub async fn board(
             status: enum_name(status),
             overdue: t.overdue_on(today),
             description: description.clone(),
-            attachments: attachments
-                .iter()
-                .map(|a| TaskFile {
-                    hash: a.hash.clone(),
-                    name: a.name.clone(),
-                    mime: a.mime.clone(),
-                    size: a.size,
-                })
-                .collect(),
+            attachments: attachments.iter().map(TaskFile::from).collect(),
             villages,
         });
     }

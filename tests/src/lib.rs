@@ -173,6 +173,21 @@ pub fn server_export(db: &str) -> String {
     String::from_utf8(o.stdout).expect("utf-8")
 }
 
+/// Copy the directory `from` into `to` (made if absent), files and folders below it: a
+/// device's data directory or a blob directory, copied while nothing writes to it.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("make the copy's directory");
+    for e in std::fs::read_dir(from).expect("read the directory to copy") {
+        let e = e.expect("a directory entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("its type").is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).expect("copy a file");
+        }
+    }
+}
+
 /// A seed from `ZHUCUN_SEED`, else a random one; printed so a failure can be replayed.
 pub fn seed(what: &str) -> u64 {
     let seed = std::env::var("ZHUCUN_SEED")

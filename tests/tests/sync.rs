@@ -6,7 +6,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use zhucun_e2e::proxy::{Faults, Proxy};
-use zhucun_e2e::{demo, issue_code, server_cmd, server_export, Backend, Client, PgDb, Server};
+use zhucun_e2e::{
+    copy_dir, demo, issue_code, server_cmd, server_export, Backend, Client, PgDb, Server,
+};
 
 fn ids(v: &Value) -> Vec<String> {
     v["records"]
@@ -1494,19 +1496,6 @@ fn restore_sqlite(backup: &str, file: &str) {
     for ext in ["", "-wal"] {
         if std::path::Path::new(&format!("{backup}{ext}")).exists() {
             std::fs::copy(format!("{backup}{ext}"), format!("{file}{ext}")).unwrap();
-        }
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
         }
     }
 }
